@@ -1,0 +1,303 @@
+"""The ``summit-bot`` command line: index, ask, chat, eval, run, start.
+
+Thin by design: each command parses its flags, builds what it needs from
+:class:`~bot.settings.Settings` and calls into ``embeddings`` or ``bot``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from .settings import REPO_ROOT, Settings, SettingsError
+
+EXIT_USAGE = 2
+DEFAULT_QUESTIONS = REPO_ROOT / "eval" / "questions.jsonl"
+log = logging.getLogger("summit-bot")
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit code 2."""
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # These libraries narrate every request or import at INFO; keep the log about us.
+    for noisy in ("faiss.loader", "httpx", "bm25s", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def open_retriever(settings: Settings, *, rebuild: bool = False, repair: bool = False, progress: bool = False):
+    """Load corpus and embedder, and load or build the index (with progress on a terminal)."""
+    from embeddings.corpus import CorpusError
+    from embeddings.embedders import EmbedderError, create_embedder
+    from embeddings.retriever import Retriever
+    from embeddings.store import IndexUnreadableError
+
+    try:
+        embedder = create_embedder(settings.embedder, model=settings.model)
+        return Retriever.open(
+            seeds_dir=settings.seeds_dir,
+            index_dir=settings.index_dir,
+            embedder=embedder,
+            rebuild=rebuild,
+            repair=repair,
+        )
+    except (CorpusError, EmbedderError, IndexUnreadableError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= 200:  # not worth a progress line for a single article
+        print(f"\rembedding {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+
+# -- index ------------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """Build or refresh the index of seeds/."""
+    from embeddings.corpus import CorpusError, load_corpus
+    from embeddings.embedders import EmbedderError, create_embedder
+    from embeddings.store import IndexUnreadableError, open_index
+
+    try:
+        corpus = load_corpus(settings.seeds_dir)
+        embedder = create_embedder(settings.embedder, model=settings.model)
+        loaded = open_index(corpus, embedder, settings.index_dir, rebuild=args.rebuild, repair=True, progress=_progress)
+    except (CorpusError, EmbedderError, IndexUnreadableError) as exc:
+        raise CommandError(str(exc)) from exc
+    m = loaded.manifest
+    print(
+        f"index ready: {len(corpus.documents)} article(s), {m.passages} paragraphs, {m.count} vectors "
+        f"({m.index_kind}, {m.backend} {m.model_id}, dim {m.dim}) in {settings.index_dir}"
+    )
+    return 0
+
+
+# -- ask --------------------------------------------------------------------------------------
+
+
+def _stdin_questions() -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, question, error) for each non-blank stdin line; bad UTF-8 is an error, not a stop."""
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            yield number, None, f"line {number} is not valid UTF-8 (byte {exc.start}); skipped"
+            continue
+        if text:
+            yield number, text, None
+
+
+def format_answer_plain(answer, retriever, language: str | None = None) -> str:
+    """The answer as a person reads it: the same text the bot sends, without HTML."""
+    from .replies import answer_segments, refusal_segments, suggestions, to_plain
+
+    language = language or answer.language
+    if not answer.answered or not answer.hits:
+        lines = [to_plain(refusal_segments(language))]
+        lines += [f"  - {q}" for q in suggestions(retriever.corpus, language)]
+        return "\n".join(lines)
+    text = to_plain(answer_segments(answer, answer.hits[0], retriever.corpus, language))
+    others = [f"¶{h.passage.paragraph}" for h in answer.hits[1:]]
+    if others:
+        from .messages import t
+
+        text += f"\n{t(language, 'more')}: {', '.join(others)}"
+    return text
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question, or one per stdin line."""
+    from embeddings.retriever import RetrievalError
+
+    if args.question is not None and not args.question.strip():
+        raise CommandError('the question is empty: summit-bot ask "Where did Kim and Putin meet?"')
+    if args.k < 1:
+        raise CommandError("-k must be at least 1")
+    retriever = open_retriever(settings)
+
+    def emit(question: str) -> None:
+        answer = retriever.ask(question, k=args.k, context=args.context)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer_plain(answer, retriever) + "\n", flush=True)
+
+    if args.question is not None:
+        emit(args.question)
+        return 0
+    failures = 0
+    for number, question, error in _stdin_questions():
+        if error is None and question is not None:
+            try:
+                emit(question)
+                continue
+            except RetrievalError as exc:
+                error = f"line {number}: {exc}"
+        failures += 1
+        print(f"summit-bot: {error}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"line": number, "error": error}), flush=True)
+    return EXIT_USAGE if failures else 0
+
+
+# -- chat -------------------------------------------------------------------------------------
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """A terminal conversation with the same answers the bot gives."""
+    from embeddings.retriever import RetrievalError
+
+    from .conversation import Conversation
+    from .messages import t
+    from .replies import answer_segments, to_plain
+
+    retriever = open_retriever(settings, repair=True)
+    doc = retriever.corpus.documents[0]
+    print(f"{doc.title('en')}\n{doc.title('ar')}")
+    print("Ask in English or Arabic. Commands: /more, /original, /quit.  اسأل بالعربية أو الإنجليزية.\n")
+    chat = Conversation()
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return 0
+        answer = chat.last_answer
+        if line in ("/more", "/original"):
+            if answer is None or not answer.answered:
+                print("bot> " + t("en", "empty") + "\n")
+                continue
+            if line == "/more":
+                if chat.shown + 1 >= len(answer.hits):
+                    print("bot> " + t(answer.language, "no_more") + "\n")
+                    continue
+                chat.shown += 1
+                language = answer.language
+            else:
+                language = "en" if answer.language == "ar" else "ar"
+            hit = answer.hits[chat.shown]
+            print("bot> " + to_plain(answer_segments(answer, hit, retriever.corpus, language)) + "\n")
+            continue
+        try:
+            answer = chat.ask(retriever, line)
+        except RetrievalError:
+            print("bot> " + t("en", "empty") + "\n")
+            continue
+        print("bot> " + format_answer_plain(answer, retriever).replace("\n", "\n     ") + "\n")
+
+
+# -- eval -------------------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the project's question set and print the metrics table."""
+    from embeddings.evaluation import evaluate, load_questions
+
+    path = Path(args.questions)
+    try:
+        questions = load_questions(path)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"cannot read the question set: {exc}") from exc
+    retriever = open_retriever(settings, repair=True)
+    if args.ablation:
+        from embeddings.ablation import run_ablation
+
+        print(run_ablation(retriever, questions, as_json=args.json))
+        return 0
+    report = evaluate(retriever, questions)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(report.table())
+        if args.misses:
+            print("\nMisses (top passage not an answer):")
+            print("\n".join(f"  {m}" for m in report.misses()))
+    return 0
+
+
+# -- run / start ------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the Telegram bot (long polling)."""
+    try:
+        settings.require_token()
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from exc
+    from .app import run_bot
+
+    return run_bot(settings)
+
+
+def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
+    """The bot when TELEGRAM_BOT_TOKEN is set, the terminal chat otherwise."""
+    if settings.token:
+        return cmd_run(args, settings)
+    print("TELEGRAM_BOT_TOKEN is not set: starting the terminal chat (see README to run the Telegram bot).\n")
+    return cmd_chat(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="summit-bot", description="Questions and answers about the Kim–Putin summit article (Arabic/English)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    index = sub.add_parser("index", help="build or refresh the index of seeds/")
+    index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
+    index.set_defaults(func=cmd_index)
+
+    ask = sub.add_parser("ask", help="answer a question (or one per line from stdin)")
+    ask.add_argument("question", nargs="?", help="the question; omit to read one per line from stdin")
+    ask.add_argument("-k", type=int, default=3, help="passages to return (default 3)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("--context", metavar="PREVIOUS QUESTION", help="the previous question, for follow-ups")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
+    chat.set_defaults(func=cmd_chat)
+
+    ev = sub.add_parser("eval", help="Recall@1/3, MRR and refusal on the project's question set")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.add_argument("--questions", default=str(DEFAULT_QUESTIONS), help="question set (JSONL)")
+    ev.add_argument("--misses", action="store_true", help="also list questions whose top passage is wrong")
+    ev.add_argument("--ablation", action="store_true", help="switch each retrieval technique off in turn")
+    ev.set_defaults(func=cmd_eval)
+
+    run = sub.add_parser("run", help="run the Telegram bot")
+    run.set_defaults(func=cmd_run)
+    start = sub.add_parser("start", help="the bot if TELEGRAM_BOT_TOKEN is set, else the terminal chat")
+    start.set_defaults(func=cmd_start)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"summit-bot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level if args.command in ("run", "start") else "WARNING")
+    try:
+        return int(args.func(args, settings) or 0)
+    except CommandError as exc:
+        print(f"summit-bot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

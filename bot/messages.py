@@ -1,0 +1,91 @@
+"""Every user-facing string, in Arabic and English. Arabic strings start with Arabic text
+so Telegram lays the message out right-to-left."""
+
+from __future__ import annotations
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "greeting": (
+            "Hello! I answer questions about one news article: {title}.\n"
+            "Ask in English or Arabic; I quote the paragraph that answers you and cite it as ¶N.\n"
+            "Try one of these:"
+        ),
+        "help": (
+            "Send me a question about the article and I reply with the paragraph that answers it, "
+            "its key sentence in bold and its number (¶N).\n"
+            'Follow-up questions work: "and what did Putin say about sanctions?"\n'
+            "/ask QUESTION — ask (also in groups)\n/lang ar|en|auto — reply language\n"
+            "/about — the source article\n/help — this message"
+        ),
+        "about": "Source: {title}\n{source}\n{paragraphs} paragraphs · languages: {languages} · model: {model}",
+        "no_answer": "The article does not answer that.",
+        "suggest": "You could ask:",
+        "empty": "Please send a question, for example: /ask Where did Kim and Putin meet?",
+        "truncated": "(Your question was long; I used its first {chars} characters.)",
+        "confidence": "confidence",
+        "high": "high",
+        "medium": "medium",
+        "source": "Source",
+        "more": "More",
+        "original": "Original",
+        "no_more": "That was the last relevant paragraph.",
+        "lang_set": "Reply language: {value}.",
+        "lang_usage": "Usage: /lang ar, /lang en or /lang auto (reply in the language of each question).",
+        "auto": "the language of each question",
+        "rate_limited": "You are asking faster than I can answer. Please wait {seconds} seconds.",
+        "vote_thanks": "Thanks for the feedback!",
+        "stale": "This button has expired. Please ask the question again.",
+        "not_admin": "Sorry, that command is only for the bot's administrators.",
+        "error": "Sorry, something went wrong on my side. Please try again.",
+        "unknown_command": "I don't know that command. Send /help to see what I can do.",
+        "reloaded": "Re-indexed seeds/: {documents} articles, {passages} paragraphs.",
+        "stats": "Questions: {questions}\nNot answered: {refusals}\nVotes: 👍 {up} · 👎 {down}",
+    },
+    "ar": {
+        "greeting": (
+            "مرحبا! أجيب عن أسئلة حول مقال إخباري واحد: {title}.\n"
+            "اسأل بالعربية أو الإنجليزية، وسأقتبس الفقرة التي تجيب عن سؤالك مع رقمها ¶N.\n"
+            "جرّب أحد هذه الأسئلة:"
+        ),
+        "help": (
+            "أرسل سؤالا عن المقال وسأرد بالفقرة التي تجيب عنه، مع الجملة الأهم بخط عريض ورقم الفقرة (¶N).\n"
+            'يمكنك طرح أسئلة متابعة مثل: "وماذا قال بوتين عن العقوبات؟"\n'
+            "‏/ask سؤال — لطرح سؤال (وفي المجموعات أيضا)\n‏/lang ar|en|auto — لغة الرد\n"
+            "‏/about — المقال المصدر\n‏/help — هذه الرسالة"
+        ),
+        "about": "المصدر: {title}\n{source}\nعدد الفقرات: {paragraphs} · اللغات: {languages} · النموذج: {model}",
+        "no_answer": "لا يجيب المقال عن هذا السؤال.",
+        "suggest": "يمكنك أن تسأل:",
+        "empty": "من فضلك أرسل سؤالا، مثلا: /ask أين التقى كيم وبوتين؟",
+        "truncated": "(سؤالك طويل؛ استخدمت أول {chars} حرفا منه.)",
+        "confidence": "الثقة",
+        "high": "عالية",
+        "medium": "متوسطة",
+        "source": "المصدر",
+        "more": "المزيد",
+        "original": "الأصل",
+        "no_more": "هذه آخر فقرة ذات صلة.",
+        "lang_set": "لغة الرد: {value}.",
+        "lang_usage": "الاستخدام: ‎/lang ar أو ‎/lang en أو ‎/lang auto (الرد بلغة كل سؤال).",
+        "auto": "لغة كل سؤال",
+        "rate_limited": "أنت تسأل أسرع مما أستطيع الإجابة. انتظر {seconds} ثانية من فضلك.",
+        "vote_thanks": "شكرا على رأيك!",
+        "stale": "انتهت صلاحية هذا الزر. من فضلك أعد طرح السؤال.",
+        "not_admin": "عذرا، هذا الأمر مخصص لمشرفي البوت فقط.",
+        "error": "عذرا، حدث خطأ من جهتي. حاول مرة أخرى من فضلك.",
+        "unknown_command": "لا أعرف هذا الأمر. أرسل /help لمعرفة ما يمكنني فعله.",
+        "reloaded": "أعيدت فهرسة seeds/‏: {documents} مقالات، {passages} فقرة.",
+        "stats": "الأسئلة: {questions}\nبلا إجابة: {refusals}\nالأصوات: 👍 {up} · 👎 {down}",
+    },
+}
+
+# Messages that are not answers to a question in one language get both languages.
+UNSUPPORTED_CONTENT = "أرسل سؤالك نصا من فضلك · Please send your question as text."
+
+LANGUAGE_NAMES = {"ar": {"ar": "العربية", "en": "الإنجليزية"}, "en": {"ar": "Arabic", "en": "English"}}
+
+
+def t(language: str, key: str, **values: object) -> str:
+    """The string ``key`` in ``language`` (English when the language is unknown), formatted."""
+    table = TEXT.get(language, TEXT["en"])
+    return table[key].format(**values) if values else table[key]

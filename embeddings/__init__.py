@@ -1,0 +1,1 @@
+"""Corpus loading, normalisation, embedder backends, the FAISS index and retrieval."""

@@ -1,0 +1,261 @@
+"""Loading articles from ``seeds/`` into paragraph passages.
+
+Layout of ``seeds/`` (a new article needs only the first file):
+
+* ``<doc>.txt`` -- the original article, paragraphs separated by blank lines;
+* ``<doc>.<lang>.txt`` -- an optional translation (``lang`` is a two-letter code),
+  aligned paragraph for paragraph with the original;
+* ``<doc>.meta.json`` -- optional metadata: ``title`` (per language), ``source``,
+  and ``files`` mapping each file name to its ``language``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .language import detect_language
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# A sentence ends at . ! ? ؟ … (optionally followed by closing quotes) and whitespace.
+_SENTENCE_END = re.compile(r"([.!?؟…]+[\"”»’)]*)\s+")
+_TRANSLATION_NAME = re.compile(r"^(?P<doc>.+)\.(?P<lang>[a-z]{2})\.txt$")
+
+
+class CorpusError(Exception):
+    """The seeds folder cannot be turned into a corpus; the message says why and where."""
+
+
+class AlignmentError(CorpusError):
+    """A translation does not have the same number of paragraphs as its original."""
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs separated by blank lines; a file without blank lines is one paragraph per line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return []
+    parts = _PARAGRAPH_BREAK.split(text)
+    if len(parts) == 1:
+        parts = text.split("\n")
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def split_sentences(paragraph: str) -> tuple[str, ...]:
+    """Sentences of a paragraph, for highlighting the best one."""
+    marked = _SENTENCE_END.sub("\\1\n", paragraph)
+    sentences = [s.strip() for s in marked.split("\n") if s.strip()]
+    return tuple(sentences) or (paragraph,)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One paragraph of one article, with its translation when the article has one."""
+
+    id: str
+    doc: str
+    paragraph: int
+    language: str
+    text: str
+    sentences: tuple[str, ...]
+    translation: str | None = None
+    translation_language: str | None = None
+    translation_sentences: tuple[str, ...] = ()
+
+    def text_in(self, language: str) -> str:
+        """The paragraph in ``language`` if available, else the original."""
+        if language == self.translation_language and self.translation is not None:
+            return self.translation
+        return self.text
+
+    def sentences_in(self, language: str) -> tuple[str, ...]:
+        """Sentences in ``language`` if available, else those of the original."""
+        if language == self.translation_language and self.translation_sentences:
+            return self.translation_sentences
+        return self.sentences
+
+    def views(self) -> dict[str, str]:
+        """Every language this paragraph is available in, mapped to its text."""
+        views = {self.language: self.text}
+        if self.translation is not None and self.translation_language:
+            views[self.translation_language] = self.translation
+        return views
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An article: its id, titles, source note and files."""
+
+    id: str
+    language: str
+    titles: dict[str, str]
+    source: str
+    path: Path
+    translation_path: Path | None
+    paragraph_count: int
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def title(self, language: str) -> str:
+        """Title in ``language``, falling back to any title we have."""
+        return self.titles.get(language) or next(iter(self.titles.values()), self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """All passages of all articles in a seeds folder, in a stable order."""
+
+    documents: tuple[Document, ...]
+    passages: tuple[Passage, ...]
+    hash: str = field(compare=False)
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """Look a passage up by its id (``doc:paragraph``)."""
+        return self._by_id().get(passage_id)
+
+    def _by_id(self) -> dict[str, Passage]:
+        cache = _ID_CACHE.get(self.hash)
+        if cache is None:
+            cache = _ID_CACHE[self.hash] = {p.id: p for p in self.passages}
+        return cache
+
+    @property
+    def languages(self) -> set[str]:
+        """Languages any passage is available in."""
+        return {lang for p in self.passages for lang in p.views()}
+
+
+_ID_CACHE: dict[str, dict[str, Passage]] = {}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path} is not valid UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _read_meta(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        meta = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise CorpusError(f"{path} must hold a JSON object")
+    return meta
+
+
+def _file_language(meta: dict, path: Path, text: str) -> str:
+    files = meta.get("files") or {}
+    declared = (files.get(path.name) or {}).get("language") if isinstance(files, dict) else None
+    return str(declared) if declared else detect_language(text)
+
+
+def _load_document(original: Path, translations: list[Path]) -> tuple[Document, list[Passage]]:
+    doc_id = original.name.removesuffix(".txt")
+    meta = _read_meta(original.with_name(f"{doc_id}.meta.json"))
+    text = _read_text(original)
+    paragraphs = split_paragraphs(text)
+    if not paragraphs:
+        raise CorpusError(f"{original} has no text")
+    language = _file_language(meta, original, text)
+
+    translation_path: Path | None = None
+    translated: list[str] = []
+    translation_language: str | None = None
+    # One translation per article: prefer one in a language the original is not in.
+    for candidate in sorted(translations):
+        lang = _TRANSLATION_NAME.match(candidate.name)["lang"]  # type: ignore[index]
+        if lang == language:
+            continue
+        translated = split_paragraphs(_read_text(candidate))
+        if len(translated) != len(paragraphs):
+            raise AlignmentError(
+                f"{candidate.name} has {len(translated)} paragraphs but {original.name} has "
+                f"{len(paragraphs)}: a translation must be aligned paragraph for paragraph "
+                f"(in {original.parent})"
+            )
+        translation_path, translation_language = candidate, lang
+        break
+
+    titles = meta.get("title") if isinstance(meta.get("title"), dict) else {}
+    if not titles:
+        titles = {language: paragraphs[0][:80]}
+    document = Document(
+        id=doc_id,
+        language=language,
+        titles={str(k): str(v) for k, v in titles.items()},
+        source=str(meta.get("source", "")),
+        path=original,
+        translation_path=translation_path,
+        paragraph_count=len(paragraphs),
+        examples={
+            str(lang): tuple(str(q) for q in questions)
+            for lang, questions in (meta.get("examples") or {}).items()
+            if isinstance(questions, list)
+        },
+    )
+    passages = [
+        Passage(
+            id=f"{doc_id}:{number}",
+            doc=doc_id,
+            paragraph=number,
+            language=language,
+            text=paragraph,
+            sentences=split_sentences(paragraph),
+            translation=translated[number - 1] if translated else None,
+            translation_language=translation_language,
+            translation_sentences=split_sentences(translated[number - 1]) if translated else (),
+        )
+        for number, paragraph in enumerate(paragraphs, start=1)
+    ]
+    return document, passages
+
+
+def load_corpus(seeds_dir: Path) -> Corpus:
+    """Read every article in ``seeds_dir``; raise :class:`CorpusError` with the path when unusable."""
+    seeds_dir = Path(seeds_dir)
+    if not seeds_dir.is_dir():
+        raise CorpusError(f"seeds folder not found: {seeds_dir} (set SUMMIT_SEEDS_DIR or create it)")
+    originals: dict[str, Path] = {}
+    translations: dict[str, list[Path]] = {}
+    for path in sorted(seeds_dir.glob("*.txt")):
+        match = _TRANSLATION_NAME.match(path.name)
+        if match and (seeds_dir / f"{match['doc']}.txt").exists():
+            translations.setdefault(match["doc"], []).append(path)
+        else:
+            originals[path.name.removesuffix(".txt")] = path
+    if not originals:
+        raise CorpusError(f"seeds folder {seeds_dir} has no articles (*.txt files)")
+
+    documents: list[Document] = []
+    passages: list[Passage] = []
+    digest = hashlib.sha256()
+    for doc_id, path in sorted(originals.items()):
+        document, doc_passages = _load_document(path, translations.get(doc_id, []))
+        documents.append(document)
+        passages.extend(doc_passages)
+        for file in (path, document.translation_path, path.with_name(f"{doc_id}.meta.json")):
+            if file is not None and file.exists():
+                digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return Corpus(documents=tuple(documents), passages=tuple(passages), hash=digest.hexdigest()[:16])
+
+
+_EXAMPLE_TEMPLATES = {"en": "What does the article say about {title}?", "ar": "ماذا يقول المقال عن {title}؟"}
+
+
+def example_questions(corpus: Corpus, language: str) -> list[str]:
+    """Example questions in ``language``: each article's ``examples``, else one built from its title."""
+    questions: list[str] = []
+    for document in corpus.documents:
+        listed = document.examples.get(language)
+        if listed:
+            questions.extend(listed)
+        else:
+            template = _EXAMPLE_TEMPLATES.get(language, _EXAMPLE_TEMPLATES["en"])
+            questions.append(template.format(title=document.title(language)[:60]))
+    return questions

@@ -1,0 +1,188 @@
+"""The project's question set and the metrics ``summit-bot eval`` reports.
+
+Recall@k counts a question as found when any of its answer paragraphs is among
+the top k; refusal is scored as a detector of off-topic questions (positive =
+"the bot said the article does not answer").
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .retriever import Answer, Retriever
+
+
+@dataclass(frozen=True, slots=True)
+class EvalQuestion:
+    """One line of ``eval/questions.jsonl``."""
+
+    id: str
+    type: str  # "answerable", "offtopic" or "followup"
+    lang: str
+    question: str
+    paragraphs: tuple[int, ...]
+    doc: str | None = None
+    context: str | None = None
+    kind: str | None = None
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Read the JSONL question set; a bad line is an error naming the file and line."""
+    questions = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(
+                EvalQuestion(
+                    id=row["id"],
+                    type=row["type"],
+                    lang=row["lang"],
+                    question=row["question"],
+                    paragraphs=tuple(row.get("paragraphs") or ()),
+                    doc=row.get("doc"),
+                    context=row.get("context"),
+                    kind=row.get("kind"),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not a question row ({exc})") from exc
+    return questions
+
+
+@dataclass(slots=True)
+class RankStats:
+    """Recall@1/3, MRR and the share answered over a group of answerable questions."""
+
+    n: int = 0
+    hit1: int = 0
+    hit3: int = 0
+    rr: float = 0.0
+    answered: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, q: EvalQuestion, answer: Answer) -> None:
+        ranks = [
+            r
+            for r, h in enumerate(answer.hits, start=1)
+            if h.passage.paragraph in q.paragraphs and (q.doc is None or h.passage.doc == q.doc)
+        ]
+        first = ranks[0] if ranks else None
+        self.n += 1
+        self.hit1 += first == 1
+        self.hit3 += first is not None and first <= 3
+        self.rr += 1 / first if first else 0.0
+        self.answered += answer.answered
+        if first != 1:
+            got = answer.hits[0].passage.paragraph if answer.hits else None
+            self.misses.append(f"{q.id}: {q.question} -> ¶{got}, want {list(q.paragraphs)}")
+
+    def row(self) -> dict[str, float | int]:
+        n = self.n or 1
+        return {
+            "n": self.n,
+            "recall@1": round(self.hit1 / n, 3),
+            "recall@3": round(self.hit3 / n, 3),
+            "mrr": round(self.rr / n, 3),
+            "answered": round(self.answered / n, 3),
+        }
+
+
+@dataclass(slots=True)
+class EvalReport:
+    """Everything ``summit-bot eval`` prints."""
+
+    answerable: dict[str, RankStats]
+    followup: dict[str, RankStats]
+    offtopic: dict[str, tuple[int, int]]  # language -> (refused, total)
+    refused_answerable: int
+    total_answerable: int
+    median_ms: float
+
+    def refusal(self) -> dict[str, float]:
+        refused_off = sum(r for r, _ in self.offtopic.values())
+        total_off = sum(t for _, t in self.offtopic.values()) or 1
+        refused_all = refused_off + self.refused_answerable
+        return {
+            "precision": round(refused_off / refused_all, 3) if refused_all else 1.0,
+            "recall": round(refused_off / total_off, 3),
+            "false_refusals": round(self.refused_answerable / (self.total_answerable or 1), 3),
+        }
+
+    def to_json(self) -> dict:
+        return {
+            "answerable": {lang: s.row() for lang, s in self.answerable.items()},
+            "followup": {lang: s.row() for lang, s in self.followup.items()},
+            "offtopic": {
+                lang: {"refused": r, "n": t, "recall": round(r / (t or 1), 3)} for lang, (r, t) in self.offtopic.items()
+            },
+            "refusal": self.refusal(),
+            "median_ms": round(self.median_ms, 2),
+        }
+
+    def misses(self) -> list[str]:
+        return [m for group in (self.answerable, self.followup) for s in group.values() for m in s.misses]
+
+    def table(self) -> str:
+        lines = [
+            "| set | lang | n | Recall@1 | Recall@3 | MRR | answered |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, group in (("answerable", self.answerable), ("follow-up", self.followup)):
+            for lang, stats in sorted(group.items()):
+                r = stats.row()
+                lines.append(
+                    f"| {name} | {lang} | {r['n']} | {r['recall@1']:.3f} | {r['recall@3']:.3f} "
+                    f"| {r['mrr']:.3f} | {r['answered']:.3f} |"
+                )
+        lines.append("")
+        lines.append("| off-topic | lang | n | refused |")
+        lines.append("|---|---|---:|---:|")
+        for lang, (refused, total) in sorted(self.offtopic.items()):
+            lines.append(f"| off-topic | {lang} | {total} | {refused / (total or 1):.3f} |")
+        ref = self.refusal()
+        lines.append("")
+        lines.append(
+            f"Refusal precision {ref['precision']:.3f}, recall {ref['recall']:.3f}; "
+            f"answerable questions refused: {ref['false_refusals']:.3f}; "
+            f"median query time {self.median_ms:.1f} ms"
+        )
+        return "\n".join(lines)
+
+
+def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalReport:
+    """Ask every question (without the answer cache) and score the answers."""
+    answerable: dict[str, RankStats] = {}
+    followup: dict[str, RankStats] = {}
+    offtopic: dict[str, tuple[int, int]] = {}
+    refused_answerable = total_answerable = 0
+    timings: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        answer = retriever._answer(q.question, k=3, context=q.context, truncated=False)
+        timings.append((time.perf_counter() - started) * 1000)
+        if q.type == "offtopic":
+            refused, total = offtopic.get(q.lang, (0, 0))
+            offtopic[q.lang] = (refused + (not answer.answered), total + 1)
+            continue
+        group = followup if q.type == "followup" else answerable
+        group.setdefault(q.lang, RankStats()).add(q, answer)
+        total_answerable += 1
+        refused_answerable += not answer.answered
+    return EvalReport(
+        answerable=answerable,
+        followup=followup,
+        offtopic=offtopic,
+        refused_answerable=refused_answerable,
+        total_answerable=total_answerable,
+        median_ms=statistics.median(timings) if timings else 0.0,
+    )
+
+
+__all__ = ["EvalQuestion", "EvalReport", "asdict", "evaluate", "load_questions"]

@@ -1,0 +1,94 @@
+"""BM25 over normalised, lightly stemmed words, one index per language view of the corpus."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from .corpus import Corpus
+from .normalize import normalise, stem, tokens
+
+# Question and function words: they say how a question is asked, not what about.
+# Kept short on purpose; anything else frequent is discounted by BM25's idf.
+STOPWORDS = frozenset(
+    normalise(w)
+    for w in """
+    a an the and or but of to in on at for from by with about as is are was were be been being do
+    does did has have had will would can could should shall may might must this that these those it
+    its there then than what which who whom whose when where why how tell me please us you your i we
+    he she they them his her their our so if not no yes any some all also just into over after
+    before during while again more most very much many did says said say according s
+    في من على الى إلى عن مع ما ماذا لماذا متى اين أين كيف كم هل من هو هي هم هما انا نحن انت انتم
+    الذي التي الذين ذلك تلك هذا هذه هؤلاء هناك هنا ثم او أو ام أم لا لم لن قد كان كانت يكون تكون و ف
+    ب ل ك اي أي كل بعد قبل عند بين حول ايه إيه ايش إيش شو وين ليش ازاي إزاي امتى إمتى فين مين اللي
+    ده دي دا كده عشان علشان يعني بس مش مو شنو وش
+    """.split()
+)
+
+# Arabic clitics glued to the front of a word: conjunctions (و ف), prepositions
+# (ب ك ل) and the article (ال). Snowball's Arabic stemmer misses "وال..." forms.
+_AR_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
+
+
+def _light_stem(word: str) -> str:
+    for prefix in _AR_PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            word = word[len(prefix) :]
+            break
+    else:
+        if word[:1] in ("و", "ف") and len(word) >= 5:
+            word = word[1:]
+    return stem(word)
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words of ``text`` used for lexical matching."""
+    return [_light_stem(t) for t in tokens(text) if t not in STOPWORDS]
+
+
+class LexicalIndex:
+    """BM25 (via ``bm25s``) over one language view of every passage."""
+
+    def __init__(self, documents: Sequence[list[str]]) -> None:
+        import bm25s  # imported here so commands that never search do not pay for it
+
+        # bm25s forces its logger to DEBUG on import, which floods our logs.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+        self._size = len(documents)
+        self._bm25 = bm25s.BM25()
+        # bm25s rejects an empty vocabulary; a placeholder keeps every row addressable.
+        self._bm25.index([doc or ["\x00"] for doc in documents], show_progress=False)
+        df: dict[str, int] = {}
+        for doc in documents:
+            for term in set(doc):
+                df[term] = df.get(term, 0) + 1
+        self._idf = {t: math.log(1 + (self._size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        self._documents = [set(doc) for doc in documents]
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        """BM25 score of every passage for the query terms (zeros when nothing matches)."""
+        known = [t for t in query_terms if t in self._idf]
+        if not known:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def coverage(self, query_terms: list[str], row: int) -> float:
+        """Share of the query's idf mass found in passage ``row`` (0..1); unknown terms count as misses."""
+        if not query_terms:
+            return 0.0
+        unseen_idf = math.log(1 + (self._size + 0.5) / 0.5)  # idf of a term in no passage
+        weights = {t: self._idf.get(t, unseen_idf) for t in set(query_terms)}
+        found = sum(w for t, w in weights.items() if t in self._documents[row])
+        return found / sum(weights.values())
+
+
+def build_lexical(corpus: Corpus) -> dict[str, LexicalIndex]:
+    """One BM25 index per language; passages without that language use their original text."""
+    return {
+        language: LexicalIndex([terms(p.text_in(language)) for p in corpus.passages])
+        for language in sorted(corpus.languages)
+    }

@@ -1,0 +1,214 @@
+"""The on-disk index: FAISS file + JSON sidecar + manifest, rebuilt when stale.
+
+Files in the index folder:
+
+* ``vectors.faiss`` -- the FAISS index (``faiss.write_index``);
+* ``units.json`` -- what each FAISS id is: passage id, language view, sentence number;
+* ``manifest.json`` -- backend, model id, dimension, corpus hash, normaliser and
+  format versions. Written last, so a crash mid-build leaves no valid manifest
+  and the next start rebuilds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .corpus import Corpus
+from .embedders import Embedder
+from .normalize import NORMALISER_VERSION
+from .vector_index import VectorIndex, VectorIndexError, choose_kind, create_index, read_index
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+INDEX_FILE = "vectors.faiss"
+UNITS_FILE = "units.json"
+MANIFEST_FILE = "manifest.json"
+FIX_COMMAND = "summit-bot index --rebuild"
+
+
+class IndexUnreadableError(Exception):
+    """An index file exists but cannot be read; the message names it and the command that fixes it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"index file {path} is unreadable ({reason}); run `{FIX_COMMAND}` to rebuild it")
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One embedded text: a whole paragraph (``sentence`` = 0) or one of its sentences (1-based)."""
+
+    passage: int  # position in Corpus.passages
+    language: str
+    sentence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What an index was built from; any difference from the running setup means rebuild."""
+
+    format_version: int
+    backend: str
+    model_id: str
+    dim: int
+    corpus_hash: str
+    normaliser_version: int
+    index_kind: str
+    count: int
+    passages: int
+    built_at: float
+
+    def mismatch(self, expected: Manifest) -> str | None:
+        """Why this manifest does not fit ``expected``, or None when it does."""
+        for name in ("format_version", "backend", "model_id", "dim", "corpus_hash", "normaliser_version"):
+            have, want = getattr(self, name), getattr(expected, name)
+            if have != want:
+                return f"{name} changed ({have!r} -> {want!r})"
+        return None
+
+
+@dataclass(slots=True)
+class LoadedIndex:
+    """An index ready for search, with the units its ids point to."""
+
+    vectors: VectorIndex
+    units: list[Unit]
+    manifest: Manifest
+
+
+def corpus_units(corpus: Corpus) -> list[tuple[Unit, str]]:
+    """Everything to embed: each paragraph in each language, plus its sentences when it has several."""
+    units: list[tuple[Unit, str]] = []
+    for i, passage in enumerate(corpus.passages):
+        for language, text in passage.views().items():
+            units.append((Unit(i, language, 0), text))
+            sentences = passage.sentences_in(language)
+            if len(sentences) > 1:
+                units.extend((Unit(i, language, n), s) for n, s in enumerate(sentences, start=1))
+    return units
+
+
+def expected_manifest(corpus: Corpus, embedder: Embedder, count: int, kind: str) -> Manifest:
+    return Manifest(
+        format_version=FORMAT_VERSION,
+        backend=embedder.backend,
+        model_id=embedder.model_id,
+        dim=embedder.dim,
+        corpus_hash=corpus.hash,
+        normaliser_version=NORMALISER_VERSION,
+        index_kind=kind,
+        count=count,
+        passages=len(corpus.passages),
+        built_at=time.time(),
+    )
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def build_index(
+    corpus: Corpus,
+    embedder: Embedder,
+    index_dir: Path,
+    *,
+    kind: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadedIndex:
+    """Embed every unit of ``corpus``, write the three files and return the loaded index."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    units = corpus_units(corpus)
+    vectors = embedder.embed_passages([text for _, text in units], progress=progress)
+    index = create_index(vectors, np.arange(len(units), dtype=np.int64), kind=kind)
+    manifest = expected_manifest(corpus, embedder, len(units), index.kind)
+    (index_dir / MANIFEST_FILE).unlink(missing_ok=True)  # invalid until fully written
+    index.save(index_dir / INDEX_FILE)
+    _write_json(index_dir / UNITS_FILE, [[u.passage, u.language, u.sentence] for u, _ in units])
+    _write_json(index_dir / MANIFEST_FILE, asdict(manifest))
+    return LoadedIndex(index, [u for u, _ in units], manifest)
+
+
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """The manifest, or None when it is missing or not one we can read (both mean: rebuild)."""
+    path = index_dir / MANIFEST_FILE
+    try:
+        return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("index manifest %s is unreadable (%s)", path, exc)
+        return None
+
+
+def load_index(index_dir: Path, manifest: Manifest) -> LoadedIndex:
+    """Read the FAISS file and sidecar that ``manifest`` describes."""
+    try:
+        vectors = read_index(index_dir / INDEX_FILE, kind=manifest.index_kind)
+    except VectorIndexError as exc:
+        raise IndexUnreadableError(index_dir / INDEX_FILE, str(exc)) from exc
+    try:
+        raw = json.loads((index_dir / UNITS_FILE).read_text(encoding="utf-8"))
+        units = [Unit(int(p), str(lang), int(s)) for p, lang, s in raw]
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexUnreadableError(index_dir / UNITS_FILE, str(exc)) from exc
+    if len(units) != len(vectors) or vectors.dim != manifest.dim or len(units) != manifest.count:
+        raise IndexUnreadableError(
+            index_dir / INDEX_FILE,
+            f"holds {len(vectors)} vectors of dimension {vectors.dim}, "
+            f"manifest says {manifest.count} of {manifest.dim} and the sidecar {len(units)}",
+        )
+    return LoadedIndex(vectors, units, manifest)
+
+
+def open_index(
+    corpus: Corpus,
+    embedder: Embedder,
+    index_dir: Path,
+    *,
+    rebuild: bool = False,
+    repair: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadedIndex:
+    """Load the index for ``corpus``, rebuilding it (with a log line saying why) when missing or stale.
+
+    An unreadable index raises :class:`IndexUnreadableError` unless ``repair`` is
+    set, in which case the bad files are kept aside (``*.bad``) and rebuilt.
+    """
+    manifest = read_manifest(index_dir)
+    expected = expected_manifest(corpus, embedder, 0, choose_kind(0))
+    reason = "rebuild requested" if rebuild else None
+    if reason is None:
+        reason = "no index yet" if manifest is None else manifest.mismatch(expected)
+    if reason is None:
+        assert manifest is not None
+        try:
+            return load_index(index_dir, manifest)
+        except IndexUnreadableError as exc:
+            if not repair:
+                raise
+            for name in (INDEX_FILE, UNITS_FILE, MANIFEST_FILE):
+                bad = index_dir / name
+                if bad.exists():
+                    bad.replace(bad.with_name(f"{name}.{int(time.time())}.bad"))
+            log.warning("%s; kept the bad files aside as *.bad and rebuilding", exc)
+            reason = "index was unreadable"
+    log.info("building index in %s: %s", index_dir, reason)
+    started = time.perf_counter()
+    loaded = build_index(corpus, embedder, index_dir, progress=progress)
+    log.info(
+        "index built: %d vectors for %d passages in %.1fs",
+        len(loaded.vectors),
+        loaded.manifest.passages,
+        time.perf_counter() - started,
+    )
+    return loaded
