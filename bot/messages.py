@@ -39,6 +39,7 @@ TEXT: dict[str, dict[str, str]] = {
         "error": "Sorry, something went wrong on my side. Please try again.",
         "unknown_command": "I don't know that command. Send /help to see what I can do.",
         "reloaded": "Re-indexed seeds/: {documents} articles, {passages} paragraphs.",
+        "reload_failed": "Re-indexing failed; still answering from the previous index. Reason: {reason}",
         "stats": "Questions: {questions}\nNot answered: {refusals}\nVotes: 👍 {up} · 👎 {down}",
     },
     "ar": {
@@ -75,6 +76,7 @@ TEXT: dict[str, dict[str, str]] = {
         "error": "عذرا، حدث خطأ من جهتي. حاول مرة أخرى من فضلك.",
         "unknown_command": "لا أعرف هذا الأمر. أرسل /help لمعرفة ما يمكنني فعله.",
         "reloaded": "أعيدت فهرسة seeds/‏: {documents} مقالات، {passages} فقرة.",
+        "reload_failed": "فشلت إعادة الفهرسة؛ ما زلت أجيب من الفهرس السابق. السبب: {reason}",
         "stats": "الأسئلة: {questions}\nبلا إجابة: {refusals}\nالأصوات: 👍 {up} · 👎 {down}",
     },
 }

@@ -1,0 +1,189 @@
+"""The Telegram Application, built in one place, and ``summit-bot run``."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from embeddings.retriever import Retriever
+
+from . import handlers
+from .feedback import FeedbackStore
+from .settings import Settings
+from .state import StateStore
+
+log = logging.getLogger(__name__)
+
+REDACTED = "[TOKEN]"
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "en": [
+        ("start", "Greeting and example questions"),
+        ("ask", "Ask a question (also in groups)"),
+        ("lang", "Reply language: ar, en or auto"),
+        ("about", "The source article"),
+        ("help", "How to use the bot"),
+    ],
+    "ar": [
+        ("start", "ترحيب وأمثلة على الأسئلة"),
+        ("ask", "اطرح سؤالا (وفي المجموعات أيضا)"),
+        ("lang", "لغة الرد: ar أو en أو auto"),
+        ("about", "المقال المصدر"),
+        ("help", "طريقة استخدام البوت"),
+    ],
+}
+# Content the bot cannot read; edits are excluded because live locations send one every few seconds.
+UNSUPPORTED = filters.UpdateType.MESSAGE & (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
+)
+
+
+class RedactToken(logging.Filter):
+    """Replaces the bot token in every log record: PTB and httpx put request URLs in messages and errors."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        # The secret half alone is also enough to hijack the bot, so it goes too.
+        self.secrets = sorted({token, token.partition(":")[2]} - {""}, key=len, reverse=True)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = self._scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._scrub(record.exc_text)
+        return True
+
+
+def install_token_filter(token: str) -> RedactToken:
+    """Attach the redaction filter to every root handler (logger filters miss propagated records)."""
+    redact = RedactToken(token)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig()
+    for handler in root.handlers:
+        handler.addFilter(redact)
+    # httpx logs every request URL, token included, at INFO.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
+    return redact
+
+
+def file_url(base_url: str) -> str:
+    """The file download URL matching a Bot API base URL (``…/bot`` → ``…/file/bot``)."""
+    if base_url.endswith("/bot"):
+        return base_url[: -len("bot")] + "file/bot"
+    return base_url
+
+
+async def post_init(application: Application) -> None:
+    """Register the command list in both languages once the bot is connected."""
+    for language, commands in COMMANDS.items():
+        bot_commands = [BotCommand(name, description) for name, description in commands]
+        await application.bot.set_my_commands(bot_commands, language_code=None if language == "en" else language)
+    log.info("connected as @%s", application.bot.username)
+
+
+async def post_shutdown(application: Application) -> None:
+    """Flush and close the databases after polling has stopped (SIGTERM, SIGINT or stop())."""
+    svc: handlers.Services | None = application.bot_data.get(handlers.SERVICES_KEY)
+    if svc is not None:
+        svc.state.close()
+        svc.feedback.close()
+    log.info("stopped")
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data folder readable by this user only: it holds chats' questions and votes."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if settings.data_dir.stat().st_mode & 0o077:
+        settings.data_dir.chmod(0o700)
+
+
+def build_application(settings: Settings, retriever: Retriever) -> Application:
+    """The whole bot: client settings, shared services, handlers and lifecycle hooks."""
+    token = settings.require_token()
+    prepare_data_dir(settings)
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.base_url)
+        .base_file_url(file_url(settings.base_url))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter())
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.bot_data[handlers.SERVICES_KEY] = handlers.Services(
+        settings=settings,
+        retriever=retriever,
+        state=StateStore(settings.state_file, history_size=settings.history_size),
+        feedback=FeedbackStore(settings.feedback_db),
+        limiter=handlers.RateLimiter(settings.rate_limit),
+    )
+
+    messages = filters.UpdateType.MESSAGES  # new and edited messages; no channel posts
+    application.add_handler(CommandHandler("start", handlers.start, filters=messages))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=messages))
+    application.add_handler(CommandHandler("about", handlers.about, filters=messages))
+    application.add_handler(CommandHandler("lang", handlers.lang, filters=messages))
+    application.add_handler(CommandHandler("ask", handlers.ask_command, filters=messages))
+    application.add_handler(CommandHandler("stats", handlers.stats, filters=messages))
+    application.add_handler(CommandHandler("reload", handlers.reload, filters=filters.UpdateType.MESSAGE))
+    application.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown_command))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & messages, handlers.on_text))
+    application.add_handler(MessageHandler(UNSUPPORTED, handlers.unsupported))
+    application.add_handler(CallbackQueryHandler(handlers.on_button))
+    application.add_handler(InlineQueryHandler(handlers.on_inline_query))
+    application.add_error_handler(handlers.on_error)
+    return application
+
+
+def run_bot(settings: Settings) -> int:
+    """``summit-bot run``: build the index if needed, then long-poll until SIGINT/SIGTERM."""
+    from .cli import open_retriever
+
+    token = settings.require_token()
+    install_token_filter(token)
+    prepare_data_dir(settings)
+    log.info("loading the index from %s (built on first start)", settings.index_dir)
+    retriever = open_retriever(settings, repair=True)
+    log.info("index ready: %d paragraphs; polling %s", len(retriever.corpus.passages), settings.base_url)
+    application = build_application(settings, retriever)
+    # run_polling installs SIGINT/SIGTERM handlers and runs post_shutdown before returning.
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

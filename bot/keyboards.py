@@ -1,0 +1,140 @@
+"""Inline keyboards and their callback data.
+
+Callback data comes back from Telegram exactly as a client sends it, so anyone can
+forge it: every field is parsed strictly and anything unexpected decodes to None
+(the handler then shows a short "expired" notice). The data only names what to
+show (a turn of the chat's history, a passage index, a language); what a turn
+contains is looked up in the chat's own state, so forged data can at most point
+at the sender's own answers. Admin commands have no callback form at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from .messages import LANGUAGE_NAMES, t
+
+# One-letter prefixes keep the data short: Telegram allows at most 64 bytes.
+MORE: Final = "m"
+ORIGINAL: Final = "o"
+VOTE: Final = "v"
+SUGGEST: Final = "s"
+
+MAX_CALLBACK_BYTES: Final = 64
+LANGUAGES: Final = ("ar", "en")
+UP: Final = "u"
+DOWN: Final = "d"
+
+_INT = r"(0|[1-9][0-9]{0,8})"  # no signs, no leading zeros, at most nine digits
+_PATTERNS: Final = {
+    MORE: re.compile(rf"m:{_INT}:{_INT}"),
+    ORIGINAL: re.compile(rf"o:{_INT}:{_INT}:(ar|en)"),
+    VOTE: re.compile(rf"v:{_INT}:{_INT}:([ud])"),
+    SUGGEST: re.compile(rf"s:(ar|en):{_INT}"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class More:
+    """Show the passage after ``index`` of answer ``turn``."""
+
+    turn: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """Show passage ``index`` of answer ``turn`` in ``language``."""
+
+    turn: int
+    index: int
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """Thumbs up (+1) or down (-1) for passage ``index`` of answer ``turn``."""
+
+    turn: int
+    index: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Suggest:
+    """Ask example question number ``number`` in ``language``."""
+
+    language: str
+    number: int
+
+
+Action = More | Original | Vote | Suggest
+
+
+def encode(action: Action) -> str:
+    """The callback data for ``action`` (always within Telegram's 64 bytes)."""
+    match action:
+        case More(turn, index):
+            data = f"{MORE}:{turn}:{index}"
+        case Original(turn, index, language):
+            data = f"{ORIGINAL}:{turn}:{index}:{language}"
+        case Vote(turn, index, value):
+            data = f"{VOTE}:{turn}:{index}:{UP if value > 0 else DOWN}"
+        case Suggest(language, number):
+            data = f"{SUGGEST}:{language}:{number}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:  # only reachable with absurd turn numbers
+        raise ValueError(f"callback data too long: {data!r}")
+    return data
+
+
+def decode(data: object) -> Action | None:
+    """The action in ``data``, or None when it is not data this bot could have produced."""
+    if not isinstance(data, str) or not data or len(data.encode("utf-8", "replace")) > MAX_CALLBACK_BYTES:
+        return None
+    pattern = _PATTERNS.get(data[0])
+    match = pattern.fullmatch(data) if pattern else None
+    if match is None:
+        return None
+    groups = match.groups()
+    if data[0] == MORE:
+        return More(int(groups[0]), int(groups[1]))
+    if data[0] == ORIGINAL:
+        return Original(int(groups[0]), int(groups[1]), groups[2])
+    if data[0] == VOTE:
+        return Vote(int(groups[0]), int(groups[1]), 1 if groups[2] == UP else -1)
+    return Suggest(groups[0], int(groups[1]))
+
+
+def other_language(language: str) -> str:
+    """The other of the two reply languages."""
+    return "en" if language == "ar" else "ar"
+
+
+def answer_keyboard(
+    turn: int, index: int, language: str, *, original_language: str, has_more: bool
+) -> InlineKeyboardMarkup:
+    """More / Original / 👍 / 👎 under an answer shown in ``language``."""
+    switch_to = other_language(language)
+    # "Original" when the reply is the translation; on the original itself the button
+    # offers the translation, named in the reader's language ("الإنجليزية", "Arabic").
+    label = t(language, "original") if switch_to == original_language else LANGUAGE_NAMES[language][switch_to]
+    first_row = [InlineKeyboardButton(label, callback_data=encode(Original(turn, index, switch_to)))]
+    if has_more:
+        first_row.insert(0, InlineKeyboardButton(t(language, "more"), callback_data=encode(More(turn, index))))
+    votes = [
+        InlineKeyboardButton("👍", callback_data=encode(Vote(turn, index, 1))),
+        InlineKeyboardButton("👎", callback_data=encode(Vote(turn, index, -1))),
+    ]
+    return InlineKeyboardMarkup([first_row, votes])
+
+
+def suggestion_keyboard(questions: Sequence[tuple[int, str]], language: str) -> InlineKeyboardMarkup:
+    """One button per (number, question); pressing it asks the question."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=encode(Suggest(language, number)))] for number, text in questions]
+    )
