@@ -1,0 +1,864 @@
+"""A fake Telegram Bot API server for end-to-end tests.
+
+Runs ``http.server.ThreadingHTTPServer`` on 127.0.0.1 (random port) in a daemon
+thread and speaks enough of the Bot API for python-telegram-bot: ``getMe``,
+long-polling ``getUpdates``, ``sendMessage``, ``editMessageText``, callback and
+inline answers, chat actions and the command list. It is strict where Telegram
+is strict (empty or over-long texts, malformed HTML, bad callback data, unknown
+chats and messages) and answers with Telegram's own error shapes, so a bot that
+passes here does not fail on those rules in production.
+
+Tests drive it like users: :meth:`FakeTelegram.private_chat` / :meth:`group_chat`
+give a :class:`ChatClient` that sends texts, stickers, edits and button presses,
+and waits for the bot's next message. Every API call is recorded in
+:attr:`FakeTelegram.calls`.
+
+Fault injection (issue 6) plugs in at :attr:`FakeTelegram.faults`: a mapping from
+method name (or ``"*"``) to a list of :data:`Fault` callables consulted before the
+method runs. A fault returns ``None`` to let the call through, or a
+:class:`Reply` (any status and JSON body, e.g. 429 with ``retry_after``), or
+:data:`DROP` to close the connection without answering; it may also sleep to
+simulate a hang. :func:`error_fault` builds the common case.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+TEXT_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+ANSWER_TEXT_LIMIT = 200
+DEFAULT_TIMEOUT = 20.0
+
+# Tags Telegram accepts in parse_mode=HTML, with the attributes each may carry.
+ALLOWED_TAGS: dict[str, frozenset[str]] = {
+    "b": frozenset(),
+    "strong": frozenset(),
+    "i": frozenset(),
+    "em": frozenset(),
+    "u": frozenset(),
+    "ins": frozenset(),
+    "s": frozenset(),
+    "strike": frozenset(),
+    "del": frozenset(),
+    "span": frozenset({"class"}),
+    "tg-spoiler": frozenset(),
+    "a": frozenset({"href"}),
+    "code": frozenset({"class"}),
+    "pre": frozenset(),
+    "blockquote": frozenset({"expandable"}),
+    "tg-emoji": frozenset({"emoji-id"}),
+}
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
+_COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+_MENTION = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
+_CHAT_ACTIONS = frozenset(
+    "typing upload_photo record_video upload_video record_voice upload_voice upload_document choose_sticker "
+    "find_location record_video_note upload_video_note".split()
+)
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+# Parameters PTB sends JSON-encoded inside form fields.
+_JSON_FIELDS = frozenset(
+    "reply_markup reply_parameters results commands scope allowed_updates entities link_preview_options button "
+    "caption_entities".split()
+)
+_INT_FIELDS = frozenset("chat_id message_id offset limit timeout user_id cache_time".split())
+
+
+class ApiError(Exception):
+    """A Bot API error: rendered as ``{"ok": false, "error_code": ..., "description": ...}``."""
+
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+
+def bad_request(reason: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {reason}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer chosen by a fault: status and JSON body."""
+
+    status: int
+    body: dict[str, Any]
+
+
+class _Drop:
+    """Close the connection without an answer."""
+
+
+DROP = _Drop()
+Fault = Callable[[str, dict[str, Any]], "Reply | _Drop | None"]
+
+
+def error_fault(code: int, description: str, *, retry_after: int | None = None, times: int = 1) -> Fault:
+    """A fault answering the next ``times`` calls with an error (e.g. 429 + retry_after, 502)."""
+    remaining = [times]
+
+    def fault(method: str, params: dict[str, Any]) -> Reply | None:
+        if remaining[0] <= 0:
+            return None
+        remaining[0] -= 1
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        return Reply(code, body)
+
+    return fault
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit Telegram counts and offsets entities in."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _TelegramHTML(HTMLParser):
+    """Validates Telegram HTML and collects the plain text it renders to."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            raise bad_request(f'can\'t parse entities: Unsupported start tag "{tag}"')
+        for name, value in attrs:
+            if name not in ALLOWED_TAGS[tag]:
+                raise bad_request(f'can\'t parse entities: unsupported attribute "{name}" in tag "{tag}"')
+            if tag == "span" and value != "tg-spoiler":
+                raise bad_request('can\'t parse entities: tag "span" must have class "tg-spoiler"')
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        raise bad_request(f'can\'t parse entities: self-closing tag "{tag}" is not supported')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            raise bad_request(f'can\'t parse entities: Unmatched end tag "{tag}"')
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data or ">" in data:
+            raise bad_request("can't parse entities: unescaped < or > in text")
+        self.text.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in ("lt", "gt", "amp", "quot"):
+            raise bad_request(f'can\'t parse entities: Unsupported HTML entity "&{name};"')
+        self.text.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name: str) -> None:
+        self.text.append(html.unescape(f"&#{name};"))
+
+    def handle_comment(self, data: str) -> None:
+        raise bad_request("can't parse entities: comments are not supported")
+
+    def handle_decl(self, decl: str) -> None:
+        raise bad_request("can't parse entities: declarations are not supported")
+
+    def handle_pi(self, data: str) -> None:
+        raise bad_request("can't parse entities: processing instructions are not supported")
+
+    def unknown_decl(self, data: str) -> None:
+        raise bad_request("can't parse entities: unknown declaration")
+
+
+def parse_html(text: str) -> str:
+    """The plain text of Telegram HTML, or :class:`ApiError` 400 "can't parse entities"."""
+    for match in re.finditer("&", text):
+        if not _ENTITY.match(text, match.start()):
+            raise bad_request(f"can't parse entities: bare & at byte offset {match.start()}")
+    parser = _TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    if parser.rawdata:  # an unterminated tag such as "<b" stays in the buffer
+        raise bad_request("can't parse entities: unclosed start tag")
+    if parser.stack:
+        raise bad_request(f"can't parse entities: Can't find end tag corresponding to start tag \"{parser.stack[-1]}\"")
+    return "".join(parser.text)
+
+
+def check_text(text: Any, parse_mode: Any) -> str:
+    """The rendered plain text of a message, applying Telegram's rules."""
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request("message text is empty")
+    if parse_mode is not None and str(parse_mode).lower() == "html":
+        text = parse_html(text)
+    elif parse_mode not in (None, ""):
+        raise bad_request(f"unsupported parse_mode {parse_mode!r} in this fake")
+    if not text.strip():
+        raise bad_request("message text is empty")
+    if utf16_len(text) > TEXT_LIMIT:
+        raise bad_request("message is too long")
+    return text
+
+
+def check_reply_markup(markup: Any) -> dict[str, Any] | None:
+    """Validate an inline keyboard as Telegram does."""
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" not in markup:
+        return markup
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not str(button.get("text", "")).strip():
+                raise bad_request("BUTTON_TEXT_INVALID")
+            if "callback_data" in button:
+                data = button["callback_data"]
+                if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+                    raise bad_request("BUTTON_DATA_INVALID")
+            elif not any(k in button for k in ("url", "switch_inline_query", "switch_inline_query_current_chat")):
+                raise bad_request("text buttons are unallowed in the inline keyboard")
+    return markup
+
+
+@dataclass
+class Call:
+    """One API call the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    time: float
+    error: str | None = None  # the description when the fake answered with an error
+
+
+@dataclass
+class BotMessage:
+    """A message the bot sent, as the user sees it now (``edits`` keeps the history)."""
+
+    chat_id: int
+    message_id: int
+    text: str  # plain text after HTML parsing
+    html: str  # exactly what the bot sent
+    reply_markup: dict[str, Any] | None
+    reply_to: int | None
+    edits: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list)
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+    def button(self, label: str) -> str:
+        """The callback data of the button labelled ``label``."""
+        for text, data in self.buttons:
+            if text == label:
+                return data
+        raise AssertionError(f"no button {label!r} in {self.buttons}")
+
+
+@dataclass
+class User:
+    id: int
+    first_name: str
+    language_code: str | None = None
+    username: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.language_code:
+            data["language_code"] = self.language_code
+        if self.username:
+            data["username"] = self.username
+        return data
+
+
+class FakeTelegram:
+    """The fake server: start(), inject updates, inspect calls, stop()."""
+
+    def __init__(
+        self, token: str, *, bot_username: str = "summit_test_bot", bot_first_name: str = "Summit Test"
+    ) -> None:
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.bot_username = bot_username
+        self.bot_first_name = bot_first_name
+        self.calls: list[Call] = []
+        self.faults: dict[str, list[Fault]] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.messages: dict[tuple[int, int], BotMessage] = {}
+        self.user_messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.inline_answers: dict[str, dict[str, Any]] = {}
+        self._pending_callbacks: set[str] = set()
+        self._pending_inline: set[str] = set()
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._query_ids = itertools.count(1000)
+        self._ids = itertools.count(7_000_000)
+        self._cond = threading.Condition()
+        self._closing = False
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> FakeTelegram:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def do_POST(self) -> None:
+                fake._serve(self)
+
+            def do_GET(self) -> None:
+                fake._serve(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the server first"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """The value for TELEGRAM_BASE_URL (PTB appends the token and the method)."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?", 1)[0]
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        match = re.fullmatch(r"/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)", path)
+        params: dict[str, Any] = {}
+        status, payload = 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        method = match["method"] if match else path
+        try:
+            params = self._params(request.headers.get("Content-Type", ""), body, request.path)
+            if match is None:
+                raise ApiError(404, "Not Found")
+            if match["token"] != self.token:
+                raise ApiError(401, "Unauthorized")
+            for fault in self.faults.get(method, []) + self.faults.get("*", []):
+                outcome = fault(method, params)
+                if outcome is DROP:
+                    self._record(method, params, "dropped")
+                    request.close_connection = True
+                    return
+                if isinstance(outcome, Reply):
+                    self._record(method, params, str(outcome.body.get("description")))
+                    self._write(request, outcome.status, outcome.body)
+                    return
+            handler = getattr(self, f"api_{method.lower()}", None)
+            if handler is None:
+                raise ApiError(404, "Not Found")
+            result = handler(params)
+            status, payload = 200, {"ok": True, "result": result}
+            if method.lower() != "getupdates" or result:
+                self._record(method, params)
+        except ApiError as exc:
+            status = exc.code
+            payload = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.parameters:
+                payload["parameters"] = exc.parameters
+            self._record(method, params, exc.description)
+        self._write(request, status, payload)
+
+    @staticmethod
+    def _write(request: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the bot gave up waiting (e.g. shutting down)
+            pass
+
+    @staticmethod
+    def _params(content_type: str, body: bytes, raw_path: str) -> dict[str, Any]:
+        if "application/json" in content_type:
+            params = json.loads(body or b"{}")
+        elif "multipart/form-data" in content_type:
+            raise bad_request("file uploads are not supported by this fake")
+        else:
+            query = raw_path.split("?", 1)[1] if "?" in raw_path else ""
+            params = dict(parse_qsl(query, keep_blank_values=True))
+            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        for key, value in list(params.items()):
+            if key in _JSON_FIELDS and isinstance(value, str):
+                try:
+                    params[key] = json.loads(value)
+                except json.JSONDecodeError as exc:
+                    raise bad_request(f"can't parse {key} JSON object") from exc
+            elif key in _INT_FIELDS and isinstance(value, str):
+                try:
+                    params[key] = int(value)
+                except ValueError as exc:
+                    raise bad_request(f"invalid {key} specified") from exc
+        return params
+
+    def _record(self, method: str, params: dict[str, Any], error: str | None = None) -> None:
+        with self._cond:
+            self.calls.append(Call(method, params, time.time(), error))
+            self._cond.notify_all()
+
+    # -- API methods ----------------------------------------------------------------------------
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name, "username": self.bot_username}
+
+    def api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": True,
+        }
+
+    def api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
+    def api_close(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def api_logout(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        limit = max(1, min(100, int(params.get("limit") or 100)))
+        timeout = max(0.0, min(50.0, float(params.get("timeout") or 0)))
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            if offset:  # everything below the offset is confirmed and forgotten, as on Telegram
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not self._closing:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            return list(self._updates[:limit])
+
+    def _chat(self, chat_id: Any) -> dict[str, Any]:
+        try:
+            return self.chats[int(chat_id)]
+        except (KeyError, TypeError, ValueError):
+            raise bad_request("chat not found") from None
+
+    def _next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def _message_exists(self, chat_id: int, message_id: int) -> bool:
+        return (chat_id, message_id) in self.messages or (chat_id, message_id) in self.user_messages
+
+    def api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params.get("chat_id"))
+        text = check_text(params.get("text"), params.get("parse_mode"))
+        markup = check_reply_markup(params.get("reply_markup"))
+        reply = params.get("reply_parameters") or {}
+        reply_to = reply.get("message_id") or params.get("reply_to_message_id")
+        if reply_to is not None:
+            reply_to = int(reply_to)
+            allow = reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply")
+            if not self._message_exists(chat["id"], reply_to):
+                if not allow or str(allow).lower() == "false":
+                    raise bad_request("message to be replied not found")
+                reply_to = None
+            if reply.get("quote"):
+                raise bad_request("quoting is not expected from this bot")
+        with self._cond:
+            message_id = self._next_message_id(chat["id"])
+            sent = BotMessage(chat["id"], message_id, text, str(params["text"]), markup, reply_to)
+            self.messages[(chat["id"], message_id)] = sent
+        return self._message_json(sent)
+
+    def _message_json(self, sent: BotMessage) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "chat": self.chats[sent.chat_id],
+            "from": self._bot_user(),
+            "text": sent.text,
+        }
+        if sent.reply_markup:
+            data["reply_markup"] = sent.reply_markup
+        if sent.edits:
+            data["edit_date"] = int(time.time())
+        return data
+
+    def _bot_message(self, params: dict[str, Any]) -> BotMessage:
+        if "inline_message_id" in params:
+            raise bad_request("inline messages are not supported by this fake")
+        chat = self._chat(params.get("chat_id"))
+        try:
+            return self.messages[(chat["id"], int(params.get("message_id") or 0))]
+        except KeyError:
+            raise bad_request("message to edit not found") from None
+
+    def api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        sent = self._bot_message(params)
+        text = check_text(params.get("text"), params.get("parse_mode"))
+        markup = check_reply_markup(params.get("reply_markup"))
+        if text == sent.text and markup == sent.reply_markup:
+            raise bad_request(
+                "message is not modified: specified new message content and reply markup are exactly the same "
+                "as a current content and reply markup of the message"
+            )
+        with self._cond:
+            sent.edits.append((sent.html, sent.reply_markup))
+            sent.text, sent.html, sent.reply_markup = text, str(params["text"]), markup
+        return self._message_json(sent)
+
+    def api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        sent = self._bot_message(params)
+        markup = check_reply_markup(params.get("reply_markup"))
+        if markup == sent.reply_markup:
+            raise bad_request("message is not modified")
+        with self._cond:
+            sent.edits.append((sent.html, sent.reply_markup))
+            sent.reply_markup = markup
+        return self._message_json(sent)
+
+    def api_answercallbackquery(self, params: dict[str, Any]) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        text = params.get("text")
+        if text is not None and len(str(text)) > ANSWER_TEXT_LIMIT:
+            raise bad_request("MESSAGE_TOO_LONG")
+        with self._cond:
+            if query_id not in self._pending_callbacks:
+                raise bad_request("query is too old and response timeout expired or query ID is invalid")
+            self._pending_callbacks.discard(query_id)
+            self.callback_answers[query_id] = params
+        return True
+
+    def api_answerinlinequery(self, params: dict[str, Any]) -> bool:
+        query_id = str(params.get("inline_query_id", ""))
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise bad_request("RESULTS_TOO_MUCH" if isinstance(results, list) else "can't parse results")
+        ids = [r.get("id") for r in results]
+        if len(set(ids)) != len(ids) or not all(isinstance(i, str) and 1 <= len(i.encode()) <= 64 for i in ids):
+            raise bad_request("RESULT_ID_INVALID")
+        for result in results:
+            if not str(result.get("title", "")).strip():
+                raise bad_request("RESULT_TITLE_EMPTY")
+            content = result.get("input_message_content") or {}
+            check_text(content.get("message_text"), content.get("parse_mode"))
+            check_reply_markup(result.get("reply_markup"))
+        with self._cond:
+            if query_id not in self._pending_inline:
+                raise bad_request("query is too old and response timeout expired or query ID is invalid")
+            self._pending_inline.discard(query_id)
+            self.inline_answers[query_id] = params
+        return True
+
+    def api_sendchataction(self, params: dict[str, Any]) -> bool:
+        self._chat(params.get("chat_id"))
+        if params.get("action") not in _CHAT_ACTIONS:
+            raise bad_request("wrong parameter action in request")
+        return True
+
+    def api_setmycommands(self, params: dict[str, Any]) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise bad_request("can't parse commands")
+        for command in commands:
+            if not _COMMAND_NAME.match(str(command.get("command", ""))):
+                raise bad_request("BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command.get("description", "")).strip()) <= 256:
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[str(params.get("language_code") or "")] = commands
+        return True
+
+    def api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.commands.get(str(params.get("language_code") or ""), [])
+
+    def api_deletemycommands(self, params: dict[str, Any]) -> bool:
+        self.commands.pop(str(params.get("language_code") or ""), None)
+        return True
+
+    # -- injecting updates ----------------------------------------------------------------------
+
+    def push_update(self, kind: str, payload: dict[str, Any]) -> int:
+        """Queue an update of ``kind`` ("message", "callback_query", ...) for getUpdates."""
+        with self._cond:
+            update_id = next(self._update_ids)
+            self._updates.append({"update_id": update_id, kind: payload})
+            self._cond.notify_all()
+        return update_id
+
+    def register_chat(self, chat: dict[str, Any]) -> None:
+        with self._cond:
+            self.chats[chat["id"]] = chat
+
+    def new_id(self) -> int:
+        """A fresh positive id for users and chats."""
+        return next(self._ids)
+
+    def private_chat(
+        self, *, language_code: str | None = "en", first_name: str = "Tester", user_id: int | None = None
+    ) -> ChatClient:
+        """A new user (or ``user_id``) in a private chat with the bot."""
+        user = User(user_id or self.new_id(), first_name, language_code)
+        chat = {"id": user.id, "type": "private", "first_name": first_name}
+        self.register_chat(chat)
+        return ChatClient(self, chat, user)
+
+    def group_chat(self, *, title: str = "Test group") -> dict[str, Any]:
+        chat = {"id": -self.new_id(), "type": "supergroup", "title": title}
+        self.register_chat(chat)
+        return chat
+
+    def member(
+        self, group: dict[str, Any], *, language_code: str | None = "en", first_name: str = "Member"
+    ) -> ChatClient:
+        """A user speaking in ``group``."""
+        return ChatClient(self, group, User(self.new_id(), first_name, language_code))
+
+    def message_payload(
+        self,
+        chat: dict[str, Any],
+        user: User,
+        *,
+        text: str | None = None,
+        reply_to: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A user's message as Telegram would deliver it (entities for commands and @mentions included)."""
+        with self._cond:
+            message_id = self._next_message_id(chat["id"])
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user.to_json(),
+        }
+        if text is not None:
+            message["text"] = text
+            entities = self._entities(text)
+            if entities:
+                message["entities"] = entities
+        if reply_to is not None:
+            original = self.messages.get((chat["id"], reply_to))
+            if original is not None:
+                message["reply_to_message"] = self._message_json(original)
+            elif (chat["id"], reply_to) in self.user_messages:
+                message["reply_to_message"] = self.user_messages[(chat["id"], reply_to)]
+        message.update(extra or {})
+        with self._cond:
+            self.user_messages[(chat["id"], message_id)] = message
+        return message
+
+    @staticmethod
+    def _entities(text: str) -> list[dict[str, Any]]:
+        entities = []
+        command = _COMMAND.match(text)
+        if command:
+            entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(command.group())})
+        for mention in _MENTION.finditer(text):
+            entities.append(
+                {
+                    "type": "mention",
+                    "offset": utf16_len(text[: mention.start()]),
+                    "length": utf16_len(mention.group()),
+                }
+            )
+        return entities
+
+    def press(self, message: BotMessage, data: str, user: User) -> str:
+        """A user presses a button with callback ``data`` under ``message``; returns the query id."""
+        query_id = str(next(self._query_ids))
+        with self._cond:
+            self._pending_callbacks.add(query_id)
+        self.push_update(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": user.to_json(),
+                "message": self._message_json(message),
+                "chat_instance": str(message.chat_id),
+                "data": data,
+            },
+        )
+        return query_id
+
+    def inline_query(self, user: User, query: str) -> str:
+        """A user types ``@bot query`` somewhere; returns the inline query id."""
+        query_id = str(next(self._query_ids))
+        with self._cond:
+            self._pending_inline.add(query_id)
+        self.push_update("inline_query", {"id": query_id, "from": user.to_json(), "query": query, "offset": ""})
+        return query_id
+
+    # -- waiting and inspecting -----------------------------------------------------------------
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT, what: str = "") -> Any:
+        """Block until ``predicate()`` is truthy (re-checked on every API call); return its value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate()
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    recent = [f"{c.method} {c.error or ''}" for c in self.calls[-8:]]
+                    raise AssertionError(f"timed out waiting for {what or predicate}; recent calls: {recent}")
+                self._cond.wait(min(remaining, 0.5))
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method]
+
+    def errors(self) -> list[Call]:
+        """Calls the fake rejected: a correct bot makes none."""
+        with self._cond:
+            return [c for c in self.calls if c.error]
+
+    def sent_to(self, chat_id: int) -> list[BotMessage]:
+        """The bot's messages in a chat, oldest first."""
+        with self._cond:
+            return sorted((m for (c, _), m in self.messages.items() if c == chat_id), key=lambda m: m.message_id)
+
+
+class ChatClient:
+    """One user in one chat: sends things and waits for the bot's replies in order."""
+
+    def __init__(self, fake: FakeTelegram, chat: dict[str, Any], user: User) -> None:
+        self.fake = fake
+        self.chat = chat
+        self.user = user
+        self._seen = 0
+
+    @property
+    def chat_id(self) -> int:
+        return int(self.chat["id"])
+
+    def send(self, text: str, *, reply_to: int | None = None) -> dict[str, Any]:
+        """Send a text message (commands and @mentions get entities like on Telegram)."""
+        message = self.fake.message_payload(self.chat, self.user, text=text, reply_to=reply_to)
+        self.fake.push_update("message", message)
+        return message
+
+    def edit(self, message: dict[str, Any], text: str) -> dict[str, Any]:
+        """Edit an earlier message of this user."""
+        edited = {**message, "text": text, "edit_date": int(time.time())}
+        edited.pop("entities", None)
+        entities = self.fake._entities(text)
+        if entities:
+            edited["entities"] = entities
+        self.fake.push_update("edited_message", edited)
+        return edited
+
+    def send_sticker(self) -> dict[str, Any]:
+        sticker = {
+            "file_id": "CAACAgIAAxkBAAE",
+            "file_unique_id": "AgADfake",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "👍",
+        }
+        message = self.fake.message_payload(self.chat, self.user, extra={"sticker": sticker})
+        self.fake.push_update("message", message)
+        return message
+
+    def send_photo(self, caption: str | None = None) -> dict[str, Any]:
+        photo = [{"file_id": "AgACAgIAAxkBAAE", "file_unique_id": "AQADfake", "width": 90, "height": 90}]
+        extra: dict[str, Any] = {"photo": photo}
+        if caption:
+            extra["caption"] = caption
+        message = self.fake.message_payload(self.chat, self.user, extra=extra)
+        self.fake.push_update("message", message)
+        return message
+
+    def send_location(self) -> dict[str, Any]:
+        message = self.fake.message_payload(
+            self.chat, self.user, extra={"location": {"latitude": 51.88, "longitude": 128.33}}
+        )
+        self.fake.push_update("message", message)
+        return message
+
+    def press(self, message: BotMessage, label_or_data: str, *, raw: bool = False) -> str:
+        """Press the button labelled ``label_or_data`` (or send raw callback data with ``raw=True``)."""
+        data = label_or_data if raw else message.button(label_or_data)
+        return self.fake.press(message, data, self.user)
+
+    def inline(self, query: str) -> str:
+        return self.fake.inline_query(self.user, query)
+
+    def replies(self) -> list[BotMessage]:
+        return self.fake.sent_to(self.chat_id)
+
+    def next_reply(self, timeout: float = DEFAULT_TIMEOUT) -> BotMessage:
+        """The next message the bot sends to this chat (after those already returned)."""
+
+        def new_reply() -> BotMessage | None:
+            replies = self.replies()
+            return replies[self._seen] if len(replies) > self._seen else None
+
+        message = self.fake.wait_for(
+            new_reply,
+            timeout,
+            what=f"a reply in chat {self.chat_id}",
+        )
+        self._seen += 1
+        return message
+
+    def next_replies(self, count: int, timeout: float = DEFAULT_TIMEOUT) -> list[BotMessage]:
+        return [self.next_reply(timeout) for _ in range(count)]
+
+    def skip_sent(self) -> None:
+        """Forget replies so far: the next ``next_reply`` waits for a new one."""
+        self._seen = len(self.replies())
+
+    def callback_answer(self, query_id: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """The bot's answerCallbackQuery for ``query_id``."""
+        return self.fake.wait_for(
+            lambda: self.fake.callback_answers.get(query_id), timeout, what=f"answerCallbackQuery {query_id}"
+        )
+
+    def inline_answer(self, query_id: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        return self.fake.wait_for(
+            lambda: self.fake.inline_answers.get(query_id), timeout, what=f"answerInlineQuery {query_id}"
+        )
