@@ -87,21 +87,37 @@ def to_plain(segments: Sequence[Segment]) -> str:
     return "".join(f"*{text}*" if bold else text for text, bold in segments)
 
 
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _escaped_length(segment: Segment) -> int:
-    return len(html.escape(segment[0])) + (7 if segment[1] else 0)
+    return _units(html.escape(segment[0])) + (7 if segment[1] else 0)
+
+
+def _cut_point(text: str, budget: int) -> int:
+    """Where to cut ``text`` so its head, escaped, fits ``budget``: just after the last space that fits."""
+    used = fit = 0
+    for char in text:
+        used += _units(html.escape(char))
+        if used > budget:
+            break
+        fit += 1
+    space = text.rfind(" ", 0, fit)
+    return space + 1 if space > 0 else max(fit, 1)
 
 
 def split_segments(segments: Sequence[Segment], limit: int = TELEGRAM_LIMIT) -> list[list[Segment]]:
-    """Group segments into messages whose HTML stays within ``limit`` characters."""
+    """Group segments into messages whose HTML stays within ``limit`` characters (UTF-16 units)."""
     pieces: list[Segment] = []
     budget = limit - 7  # room for <b></b> around any piece
     for text, bold in segments:
-        while len(html.escape(text)) > budget:
-            cut = text.rfind(" ", 0, budget // 5 * 4) if " " in text[: budget // 5 * 4] else -1
-            # escaping at most multiplies length by 6 ("&quot;"); cut conservatively.
-            cut = cut if cut > 0 else budget // 6
+        while _units(html.escape(text)) > budget:
+            # The cut keeps its space at the end of the head, so words never run together.
+            cut = _cut_point(text, budget)
             pieces.append((text[:cut], bold))
-            text = text[cut:].lstrip()
+            text = text[cut:]
         if text:
             pieces.append((text, bold))
     messages: list[list[Segment]] = [[]]
