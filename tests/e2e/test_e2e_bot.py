@@ -49,7 +49,9 @@ def votes(data_dir: Path, chat_id: int) -> list[tuple[str, int]]:
     salt = bytes.fromhex((data_dir / "feedback.salt").read_text().strip())
     chat_hash = hashlib.sha256(salt + str(chat_id).encode()).hexdigest()
     with sqlite3.connect(f"file:{data_dir / 'feedback.sqlite3'}?mode=ro", uri=True) as db:
-        return db.execute("SELECT passage_id, vote FROM votes WHERE chat_hash = ? ORDER BY time", (chat_hash,)).fetchall()
+        return db.execute(
+            "SELECT passage_id, vote FROM votes WHERE chat_hash = ? ORDER BY time", (chat_hash,)
+        ).fetchall()
 
 
 # -- answers ------------------------------------------------------------------------------------

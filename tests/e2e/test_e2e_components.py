@@ -1,0 +1,184 @@
+"""The bot's own building blocks, in-process: callback data, state, feedback, token redaction, the fake."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from fakes.telegram_server import ApiError, check_reply_markup, check_text
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import keyboards
+from bot.app import RedactToken, file_url
+from bot.feedback import FeedbackStore
+from bot.keyboards import More, Original, Suggest, Vote
+from bot.state import StateStore, StoredHit
+
+# -- callback data ------------------------------------------------------------------------------
+
+numbers = st.integers(min_value=0, max_value=999_999_999)
+actions = st.one_of(
+    st.builds(More, numbers, numbers),
+    st.builds(Original, numbers, numbers, st.sampled_from(["ar", "en"])),
+    st.builds(Vote, numbers, numbers, st.sampled_from([1, -1])),
+    st.builds(Suggest, st.sampled_from(["ar", "en"]), numbers),
+)
+
+
+@given(actions)
+def test_callback_data_round_trips_within_64_bytes(action: keyboards.Action) -> None:
+    data = keyboards.encode(action)
+    assert 1 <= len(data.encode()) <= 64
+    assert keyboards.decode(data) == action
+
+
+@given(st.one_of(st.text(max_size=80), st.binary(max_size=80), st.none(), st.integers()))
+def test_any_callback_data_decodes_to_an_action_or_none(data: object) -> None:
+    decoded = keyboards.decode(data)
+    assert decoded is None or keyboards.encode(decoded) == data
+
+
+def test_admin_commands_have_no_callback_form() -> None:
+    for data in ("reload", "/reload", "r:1", "stats", "m:1:1:reload", "m:1:1\n", " m:1:1"):
+        assert keyboards.decode(data) is None
+
+
+# -- state --------------------------------------------------------------------------------------
+
+
+def hit(n: int) -> StoredHit:
+    return StoredHit(f"doc:{n}", {"en": f"Sentence {n}."})
+
+
+def test_state_keeps_the_last_turns_per_chat_and_persists(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = StateStore(path, history_size=3)
+    turns = [
+        store.add_turn(1, question=f"q{i}", language="en", confidence="high", truncated=False, hits=[hit(i)])
+        for i in range(5)
+    ]
+    store.set_language(1, "ar")
+    store.set_previous(1, "q4")
+    store.close()
+    store = StateStore(path, history_size=3)
+    assert [store.turn(1, t) is not None for t in turns] == [False, False, True, True, True]
+    assert store.turn(1, turns[-1]).hits == (hit(4),)
+    assert (store.language(1), store.previous(1)) == ("ar", "q4")
+    store.close()
+
+
+def test_state_evicts_the_least_recently_used_chats(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.sqlite3", max_chats=3)
+    for chat in range(1, 5):
+        store.set_previous(chat, f"question of {chat}")
+    assert store.chat_count() == 3
+    assert store.previous(1) is None and store.previous(4) == "question of 4"
+    store.close()
+
+
+def test_a_corrupt_state_file_is_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "state.sqlite3"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    with caplog.at_level(logging.WARNING):
+        store = StateStore(path)
+    assert (tmp_path / "state.sqlite3.bad").exists()
+    assert "moved it to state.sqlite3.bad" in caplog.text
+    store.set_language(7, "en")
+    assert store.language(7) == "en"
+    store.close()
+
+
+# -- feedback -----------------------------------------------------------------------------------
+
+
+def test_votes_upsert_and_counters(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    store.vote(5, answer="1-a", question="q", passage_id="doc:3", value=1)
+    store.vote(5, answer="1-a", question="q", passage_id="doc:3", value=-1)
+    store.vote(6, answer="1-a", question="q", passage_id="doc:3", value=1)
+    store.count("questions", 3)
+    store.count("refusals")
+    stats = store.stats()
+    assert (stats.questions, stats.refusals, stats.up, stats.down) == (3, 1, 1, 1)
+    assert "987654321" not in store.chat_hash(987654321) and len(store.chat_hash(5)) == 64
+    store.close()
+    reopened = FeedbackStore(tmp_path / "feedback.sqlite3")
+    assert reopened.chat_hash(5) == store.chat_hash(5)  # the salt is kept per install
+    reopened.close()
+    (tmp_path / "other").mkdir()
+    other_install = FeedbackStore(tmp_path / "other" / "feedback.sqlite3")
+    assert other_install.chat_hash(5) != store.chat_hash(5)
+    other_install.close()
+
+
+def test_a_corrupt_feedback_database_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite3"
+    path.write_text("not a database at all, just text" * 100)
+    store = FeedbackStore(path)
+    assert (tmp_path / "feedback.sqlite3.bad").exists()
+    assert store.stats().questions == 0
+    store.close()
+
+
+# -- logging and URLs ---------------------------------------------------------------------------
+
+
+def test_the_token_is_redacted_from_messages_arguments_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    token = "123456789:AAE-secret_value_that_must_never_be_logged"
+    redact = RedactToken(token)
+    caplog.handler.addFilter(redact)
+    log = logging.getLogger("test.redact")
+    try:
+        with caplog.at_level(logging.DEBUG):
+            log.info("POST https://api.telegram.org/bot%s/getUpdates", token)
+            try:
+                raise RuntimeError(f"failed: /bot{token}/sendMessage")
+            except RuntimeError:
+                log.exception("boom")
+            log.debug("only the secret half: %s", token.split(":")[1])
+    finally:
+        caplog.handler.removeFilter(redact)
+    assert "secret_value" not in caplog.text
+    assert caplog.text.count("[TOKEN]") >= 3
+
+
+def test_file_url_follows_the_base_url() -> None:
+    assert file_url("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
+    assert file_url("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
+
+
+# -- the fake server's own strictness -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "message text is empty"),
+        ("  \n", "message text is empty"),
+        ("<b> </b>", "message text is empty"),
+        ("x" * 4097, "message is too long"),
+        ("😀" * 2049, "message is too long"),  # 4098 UTF-16 code units
+        ("<b>bold", "can't parse entities"),
+        ("<b><i>x</b></i>", "can't parse entities"),
+        ("<script>x</script>", "can't parse entities"),
+        ("a & b", "can't parse entities"),
+        ("&nbsp;", "can't parse entities"),
+        ("1 < 2", "can't parse entities"),
+        ('<span class="x">y</span>', "can't parse entities"),
+    ],
+)
+def test_fake_rejects_what_telegram_rejects(text: str, reason: str) -> None:
+    with pytest.raises(ApiError, match=reason) as error:
+        check_text(text, "HTML")
+    assert error.value.code == 400
+
+
+def test_fake_accepts_valid_html_and_checks_callback_data() -> None:
+    assert check_text("<b>a &amp; b</b> &lt;3 &#1575; <a href='https://x'>l</a>", "HTML") == "a & b <3 ا l"
+    assert check_text("x" * 4096, None) == "x" * 4096
+    with pytest.raises(ApiError, match="BUTTON_DATA_INVALID"):
+        check_reply_markup({"inline_keyboard": [[{"text": "b", "callback_data": "x" * 65}]]})
+    with pytest.raises(ApiError, match="BUTTON_DATA_INVALID"):
+        check_reply_markup({"inline_keyboard": [[{"text": "b", "callback_data": ""}]]})
