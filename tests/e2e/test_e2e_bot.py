@@ -13,8 +13,8 @@ import re
 import sqlite3
 from pathlib import Path
 
-from conftest import ADMIN_ID, RATE_LIMIT
-from fakes.telegram_server import BotMessage, ChatClient, FakeTelegram
+from conftest import ADMIN_ID, RATE_LIMIT, BotProcess
+from fakes.telegram_server import BotMessage, ChatClient, FakeTelegram, error_fault
 
 from bot.messages import UNSUPPORTED_CONTENT
 
@@ -291,3 +291,18 @@ def test_rate_limit_answers_a_friendly_message(tg: FakeTelegram) -> None:
     assert sum(1 for r in replies if CITATION.search(r.text)) == RATE_LIMIT
     # Another user is not affected.
     assert paragraph(ask(tg.private_chat(), "Where did Kim and Putin meet?")) >= 1
+
+
+def test_an_error_while_answering_is_reported_and_the_bot_keeps_serving(tg: FakeTelegram, bot: BotProcess) -> None:
+    user = tg.private_chat()
+    # The next "typing" action fails as if Telegram had a bad moment: the handler raises mid-answer.
+    tg.faults["sendChatAction"] = [error_fault(500, "Internal Server Error")]
+    try:
+        assert (
+            ask(user, "Where did Kim and Putin meet?").text
+            == "Sorry, something went wrong on my side. Please try again."
+        )
+    finally:
+        tg.faults.pop("sendChatAction")
+    assert paragraph(ask(user, "Where did Kim and Putin meet?")) >= 1
+    assert "error while handling update" in bot.log()

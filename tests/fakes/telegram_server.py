@@ -241,6 +241,7 @@ class Call:
     params: dict[str, Any]
     time: float
     error: str | None = None  # the description when the fake answered with an error
+    injected: bool = False  # the answer came from a fault, not from the bot's mistake
 
 
 @dataclass
@@ -375,11 +376,11 @@ class FakeTelegram:
             for fault in self.faults.get(method, []) + self.faults.get("*", []):
                 outcome = fault(method, params)
                 if outcome is DROP:
-                    self._record(method, params, "dropped")
+                    self._record(method, params, "dropped", injected=True)
                     request.close_connection = True
                     return
                 if isinstance(outcome, Reply):
-                    self._record(method, params, str(outcome.body.get("description")))
+                    self._record(method, params, str(outcome.body.get("description")), injected=True)
                     self._write(request, outcome.status, outcome.body)
                     return
             handler = getattr(self, f"api_{method.lower()}", None)
@@ -432,9 +433,9 @@ class FakeTelegram:
                     raise bad_request(f"invalid {key} specified") from exc
         return params
 
-    def _record(self, method: str, params: dict[str, Any], error: str | None = None) -> None:
+    def _record(self, method: str, params: dict[str, Any], error: str | None = None, *, injected: bool = False) -> None:
         with self._cond:
-            self.calls.append(Call(method, params, time.time(), error))
+            self.calls.append(Call(method, params, time.time(), error, injected))
             self._cond.notify_all()
 
     # -- API methods ----------------------------------------------------------------------------
@@ -751,7 +752,7 @@ class FakeTelegram:
     def errors(self) -> list[Call]:
         """Calls the fake rejected: a correct bot makes none."""
         with self._cond:
-            return [c for c in self.calls if c.error]
+            return [c for c in self.calls if c.error and not c.injected]
 
     def sent_to(self, chat_id: int) -> list[BotMessage]:
         """The bot's messages in a chat, oldest first."""
