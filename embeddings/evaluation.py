@@ -100,7 +100,8 @@ class EvalReport:
 
     answerable: dict[str, RankStats]
     followup: dict[str, RankStats]
-    offtopic: dict[str, tuple[int, int]]  # language -> (refused, total)
+    in_conversation: dict[str, RankStats]  # answerable, asked right after an unrelated question
+    offtopic: dict[str, tuple[int, int]]  # language -> (refused, asked): each alone and after a real question
     refused_answerable: int
     total_answerable: int
     median_ms: float
@@ -119,6 +120,7 @@ class EvalReport:
         return {
             "answerable": {lang: s.row() for lang, s in self.answerable.items()},
             "followup": {lang: s.row() for lang, s in self.followup.items()},
+            "in_conversation": {lang: s.row() for lang, s in self.in_conversation.items()},
             "offtopic": {
                 lang: {"refused": r, "n": t, "recall": round(r / (t or 1), 3)} for lang, (r, t) in self.offtopic.items()
             },
@@ -134,7 +136,12 @@ class EvalReport:
             "| set | lang | n | Recall@1 | Recall@3 | MRR | answered |",
             "|---|---|---:|---:|---:|---:|---:|",
         ]
-        for name, group in (("answerable", self.answerable), ("follow-up", self.followup)):
+        groups = (
+            ("answerable", self.answerable),
+            ("after another question", self.in_conversation),
+            ("follow-up", self.followup),
+        )
+        for name, group in groups:
             for lang, stats in sorted(group.items()):
                 r = stats.row()
                 lines.append(
@@ -160,6 +167,12 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
     """Ask every question (without the answer cache) and score the answers."""
     answerable: dict[str, RankStats] = {}
     followup: dict[str, RankStats] = {}
+    in_conversation: dict[str, RankStats] = {}
+    questions = list(questions)
+    pool: dict[str, list[EvalQuestion]] = {}
+    for q in questions:
+        if q.type == "answerable":
+            pool.setdefault(q.lang, []).append(q)
     offtopic: dict[str, tuple[int, int]] = {}
     refused_answerable = total_answerable = 0
     timings: list[float] = []
@@ -168,16 +181,28 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
         answer = retriever._answer(q.question, k=3, context=q.context, truncated=False)
         timings.append((time.perf_counter() - started) * 1000)
         if q.type == "offtopic":
+            # Off-topic questions come right after an on-topic one in a chat, too: both count.
+            before = pool[q.lang][len(offtopic) % len(pool[q.lang])] if pool.get(q.lang) else None
+            chained = retriever._answer(q.question, k=3, context=before.question, truncated=False) if before else answer
             refused, total = offtopic.get(q.lang, (0, 0))
-            offtopic[q.lang] = (refused + (not answer.answered), total + 1)
+            offtopic[q.lang] = (refused + (not answer.answered) + (not chained.answered), total + 2)
             continue
         group = followup if q.type == "followup" else answerable
         group.setdefault(q.lang, RankStats()).add(q, answer)
         total_answerable += 1
         refused_answerable += not answer.answered
+        if q.type == "answerable":
+            # In a chat every question has a predecessor; a standalone question must not
+            # be dragged towards it. Ask it after an answerable question about another paragraph.
+            others = [o for o in pool[q.lang] if not set(o.paragraphs) & set(q.paragraphs)]
+            previous = others[len(others) // 2] if others else None
+            if previous is not None:
+                chained = retriever._answer(q.question, k=3, context=previous.question, truncated=False)
+                in_conversation.setdefault(q.lang, RankStats()).add(q, chained)
     return EvalReport(
         answerable=answerable,
         followup=followup,
+        in_conversation=in_conversation,
         offtopic=offtopic,
         refused_answerable=refused_answerable,
         total_answerable=total_answerable,

@@ -29,6 +29,7 @@ from .corpus import Corpus, Passage, load_corpus
 from .embedders import Embedder
 from .language import Language, detect_language
 from .lexical import LexicalIndex, build_lexical, terms
+from .normalize import normalise
 from .store import LoadedIndex, Unit, open_index
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,20 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
 
 # Words that make a question lean on the previous one ("and ...", "he", "that").
-_FOLLOW_UP_MARKERS = frozenset(
-    """
-    and also what about how he she it they them him her his their that this those there then same
-    else other
-    و ف هو هي هم ذلك هذا هذه هناك حينها وقتها عنه عنها عنهم فيه فيها ده دي دول كمان برضه بعدين
+# Words that point back to something said before ("he", "there", "عنه"). Question words
+# are absent ("What is the capital of France?" is not a follow-up), and so are words that
+# also open standalone questions: "this summit", Arabic copulas "ما هي", Egyptian "هو كيم...".
+_ANAPHORA = frozenset(
+    normalise(w)
+    for w in """
+    he she it they them him her his its their theirs there then else
+    ذلك تلك هناك حينها وقتها عنه عنها عنهم فيه فيها منه منها ده دول هيك كمان برضه بعدين
     """.split()
+)
+# Question words that, glued to a leading "and" (و/ف), open an Arabic follow-up: "ومن حضر؟".
+_AR_QUESTION_WORDS = frozenset(
+    normalise(w)
+    for w in "ماذا من متى أين كيف هل لماذا كم ما إمتى امتى ليش شو ايه إيه مين وين فين ازاي إزاي بعدين".split()
 )
 
 
@@ -53,18 +62,26 @@ class RetrievalError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RetrievalConfig:
-    """Every retrieval choice that is a real trade-off, with the measured defaults."""
+    """Every retrieval choice that is a real trade-off, with the defaults measured in docs/retrieval.md."""
 
-    translation_views: bool = True  # match each question against the paragraph in its own language
+    translation_views: bool = True  # score against the paragraph in the question's language too
+    cross_view_weight: float = 0.5  # share of the other language's view in a passage's dense score
     sentence_scoring: bool = True  # let a paragraph's best sentence lift its score
     sentence_weight: float = 0.5  # blend of paragraph cosine and best-sentence cosine
     lexical: bool = True  # BM25 evidence fused with the dense score
-    lexical_weight: float = 0.06  # BM25 share, in cosine units, of the best lexical match
+    lexical_weight: float = 0.4  # BM25 z-score weight relative to the dense z-score
     follow_ups: bool = True  # fold elliptical questions into the previous one
     context_weight: float = 0.6  # weight of the previous question's vector in a follow-up
-    min_margin: float = 0.045  # top dense score minus corpus median, in cosine units
-    min_coverage: float = 0.5  # share of question idf found in the top passage
-    min_score: float = 0.78  # absolute floor below which nothing is an answer
+    # Refusal. relevance = best dense cosine + margin_weight * (best - corpus median)
+    #                      + lexical_bonus * min(best BM25, 3).
+    # e5 cosines of unrelated text sit around 0.70-0.80 and of answering passages
+    # around 0.82-0.92 once each question meets the paragraph in its own language;
+    # the margin term rewards a passage that stands out from the rest of the corpus,
+    # the capped BM25 term rewards rare shared words (names, places).
+    min_relevance: float = 0.85
+    margin_weight: float = 0.5
+    lexical_bonus: float = 0.04
+    high_confidence: float = 0.04  # relevance this far above the threshold is "high"
     candidates: int = 256  # units fetched from FAISS per question on large corpora
     cache_size: int = 512  # recent answers kept in memory
 
@@ -120,16 +137,17 @@ class Answer:
 
 
 def is_elliptical(question: str) -> bool:
-    """Whether a question seems to lean on the previous one: short, or opening with "and"/a pronoun."""
-    words = [w for w in question.lower().replace("؟", " ").replace("?", " ").split()]
+    """Whether a question leans on the previous one: opens with "and", points back, or has no topic."""
+    words = normalise(question).split()
     if not words:
         return False
     first = words[0]
-    # Arabic glues "and" to the next word: "ومن", "وماذا".
-    if first in _FOLLOW_UP_MARKERS or (first.startswith(("و", "ف")) and len(first) <= 6):
+    if first in ("and", "so", "also", "و", "ف") or first in _ANAPHORA:
         return True
-    content = terms(question)
-    return len(content) <= 2 or any(w in _FOLLOW_UP_MARKERS for w in words)
+    # Arabic glues "and" to the next word: "ومن", "وماذا", "وإمتى".
+    if first[:1] in ("و", "ف") and first[1:] in _AR_QUESTION_WORDS:
+        return True
+    return len(terms(question)) <= 1 or any(w in _ANAPHORA for w in words)
 
 
 @dataclass
@@ -212,37 +230,38 @@ class Retriever:
             query_terms = terms(query)
 
         unit_scores = self._unit_scores(vector)
-        view = language if cfg.translation_views else None
         passages = self.corpus.passages
-        dense = np.full(len(passages), -1.0, dtype=np.float32)
-        for i in {u.passage for u in (self.index.units[j] for j in unit_scores)}:
-            dense[i] = self._dense_score(i, view, unit_scores)
-
-        lexical = np.zeros(len(passages), dtype=np.float32)
+        candidates = sorted({self.index.units[j].passage for j in unit_scores})
+        dense = np.array([self._dense_score(i, language, unit_scores) for i in candidates], dtype=np.float32)
+        fused = _zscore(dense)
+        lexical = np.zeros(len(candidates), dtype=np.float32)
         lex_language = language if language in self.lexical else passages[0].language
         if cfg.lexical and query_terms:
-            raw = self.lexical[lex_language].scores(query_terms)
-            if raw.max() > 0:
-                lexical = raw / raw.max()
-        fused = dense + (cfg.lexical_weight * lexical if cfg.lexical else 0.0)
+            lexical = self.lexical[lex_language].scores(query_terms)[candidates]
+            if lexical.max() > 0:
+                fused = fused + cfg.lexical_weight * _zscore(lexical)
 
         order = np.argsort(-fused, kind="stable")[: max(1, k)]
-        seen = dense[dense > -1.0]
-        top = int(order[0])
-        margin = float(dense[top] - np.median(seen)) if len(seen) else 0.0
-        coverage = self.lexical[lex_language].coverage(query_terms, top) if query_terms else 0.0
-        answered, confidence = self._decide(float(dense[top]), margin, coverage)
+        best = float(dense.max())
+        relevance = (
+            best
+            + cfg.margin_weight * (best - float(np.median(dense)))
+            + (cfg.lexical_bonus * min(float(lexical.max()), 3.0) if cfg.lexical else 0.0)
+        )
+        answered = relevance >= cfg.min_relevance
+        confidence = "low"
+        if answered:
+            confidence = "high" if relevance >= cfg.min_relevance + cfg.high_confidence else "medium"
 
         hits = tuple(
             Hit(
-                passage=passages[i],
+                passage=passages[candidates[i]],
                 score=float(fused[i]),
                 dense=float(dense[i]),
                 lexical=float(lexical[i]),
-                highlights=self._highlights(i, unit_scores, query_terms),
+                highlights=self._highlights(candidates[i], unit_scores, query_terms),
             )
             for i in order
-            if dense[i] > -1.0 or lexical[i] > 0
         )
         return Answer(
             question=query,
@@ -261,30 +280,39 @@ class Retriever:
         scores, ids = self.index.vectors.search(vector[None, :], k)
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
 
-    def _dense_score(self, passage: int, view: str | None, unit_scores: dict[int, float]) -> float:
-        units = self._units_of[passage]
-        language = view if view in units else self.corpus.passages[passage].language
-        ids = units[language]
-        paragraph = unit_scores.get(ids[0])
-        if paragraph is None:  # only some of its sentences made the candidate list
-            paragraph = min((unit_scores[j] for j in ids if j in unit_scores), default=-1.0)
+    def _view_score(self, ids: list[int], unit_scores: dict[int, float]) -> float | None:
+        """Cosine of one language view: paragraph blended with its best sentence."""
+        scored = [unit_scores[j] for j in ids if j in unit_scores]
+        if not scored:
+            return None
+        paragraph = unit_scores.get(ids[0], min(scored))
         if not self.config.sentence_scoring or len(ids) == 1:
             return paragraph
-        best_sentence = max((unit_scores.get(j, -1.0) for j in ids[1:]), default=-1.0)
+        best_sentence = max((unit_scores[j] for j in ids[1:] if j in unit_scores), default=paragraph)
         w = self.config.sentence_weight
         return (1 - w) * paragraph + w * max(paragraph, best_sentence)
 
-    def _decide(self, top: float, margin: float, coverage: float) -> tuple[bool, str]:
-        cfg = self.config
-        if top < cfg.min_score:
-            return False, "low"
-        strong_margin = margin >= cfg.min_margin
-        strong_words = coverage >= cfg.min_coverage
-        if strong_margin and strong_words:
-            return True, "high"
-        if strong_margin or strong_words:
-            return True, "medium"
-        return False, "low"
+    def _dense_score(self, passage: int, language: str, unit_scores: dict[int, float]) -> float:
+        """Dense score of a passage: its view in the question's language, mixed with the other view.
+
+        Matching an English question against the English translation is much
+        stronger than e5's cross-lingual match; keeping some of the other view
+        still helps when a translation words things differently.
+        """
+        units = self._units_of[passage]
+        original = self.corpus.passages[passage].language
+        if not self.config.translation_views:
+            return self._view_score(units[original], unit_scores) or -1.0
+        own = language if language in units else original
+        scores = {lang: self._view_score(ids, unit_scores) for lang, ids in units.items()}
+        own_score = scores.pop(own)
+        others = [v for v in scores.values() if v is not None]
+        if own_score is None:
+            return max(others, default=-1.0)
+        if not others or self.config.cross_view_weight <= 0:
+            return own_score
+        w = self.config.cross_view_weight
+        return (1 - w) * own_score + w * max(others)
 
     def _highlights(self, passage: int, unit_scores: dict[int, float], query_terms: list[str]) -> dict[str, str]:
         """Best sentence per language view: dense sentence score, ties broken by shared words."""
@@ -303,6 +331,12 @@ class Retriever:
 
             out[language] = sentences[max(range(len(sentences)), key=score)]
         return out
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    """Standardise scores so evidence on different scales (cosine, BM25) can be added."""
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
 __all__ = ["Answer", "Hit", "RetrievalConfig", "RetrievalError", "Retriever", "Unit", "is_elliptical"]
