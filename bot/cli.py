@@ -7,6 +7,7 @@ Thin by design: each command parses its flags, builds what it needs from
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import sys
@@ -94,6 +95,15 @@ def _stdin_questions() -> Iterator[tuple[int, str | None, str | None]]:
             yield number, text, None
 
 
+def _is_utf8(text: str) -> bool:
+    """False for text holding undecodable bytes (Python passes them on as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def format_answer_plain(answer, retriever, language: str | None = None) -> str:
     """The answer as a person reads it: the same text the bot sends, without HTML."""
     from .replies import answer_segments, refusal_segments, suggestions, to_plain
@@ -120,6 +130,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError('the question is empty: summit-bot ask "Where did Kim and Putin meet?"')
     if args.k < 1:
         raise CommandError("-k must be at least 1")
+    for value in (args.question, args.context):
+        if value is not None and not _is_utf8(value):
+            raise CommandError("the question is not valid UTF-8 text; check your terminal's encoding")
     retriever = open_retriever(settings)
 
     def emit(question: str) -> None:
@@ -159,6 +172,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from .replies import answer_segments, to_plain
 
     retriever = open_retriever(settings, repair=True)
+    if isinstance(sys.stdin, io.TextIOWrapper):  # undecodable bytes become surrogates, reported per line
+        sys.stdin.reconfigure(errors="surrogateescape")
     doc = retriever.corpus.documents[0]
     print(f"{doc.title('en')}\n{doc.title('ar')}")
     print("Ask in English or Arabic. Commands: /more, /original, /quit.  اسأل بالعربية أو الإنجليزية.\n")
@@ -169,6 +184,11 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
+        except UnicodeDecodeError:
+            line = "\udcff"  # reported just below
+        if not _is_utf8(line):
+            print("bot> That line was not valid UTF-8 text; please type it again.\n")
+            continue
         if not line:
             continue
         if line in ("/quit", "/exit"):
