@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .answer_types import AnswerType, expected_type, supplies
 from .corpus import Corpus, Passage, load_corpus
 from .embedders import Embedder
 from .language import Language, detect_language
@@ -70,6 +71,7 @@ class RetrievalConfig:
     sentence_weight: float = 0.5  # blend of paragraph cosine and best-sentence cosine
     lexical: bool = True  # BM25 evidence fused with the dense score
     lexical_weight: float = 0.4  # BM25 z-score weight relative to the dense z-score
+    answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/number)
     follow_ups: bool = True  # fold elliptical questions into the previous one
     context_weight: float = 0.6  # weight of the previous question's vector in a follow-up
     # Refusal. relevance = best dense cosine + margin_weight * (best - corpus median)
@@ -169,6 +171,7 @@ class Retriever:
             self._units_of[unit.passage].setdefault(unit.language, []).append(uid)
         self._cache: OrderedDict[tuple[str, str | None, int], Answer] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._type_flags: dict[str, np.ndarray] = {}
 
     @classmethod
     def open(
@@ -241,6 +244,10 @@ class Retriever:
             if lexical.max() > 0:
                 fused = fused + cfg.lexical_weight * _zscore(lexical)
 
+        kind = expected_type(query) if cfg.answer_type_weight else None
+        if kind is not None:
+            fused = fused + cfg.answer_type_weight * self._supplies(kind)[candidates]
+
         order = np.argsort(-fused, kind="stable")[: max(1, k)]
         best = float(dense.max())
         relevance = (
@@ -272,6 +279,14 @@ class Retriever:
             used_context=use_context,
             truncated=truncated,
         )
+
+    def _supplies(self, kind: AnswerType) -> np.ndarray:
+        """1.0 for passages that contain an answer of ``kind`` (computed once per kind)."""
+        flags = self._type_flags.get(kind)
+        if flags is None:
+            flags = np.array([supplies(kind, p.views()) for p in self.corpus.passages], dtype=np.float32)
+            self._type_flags[kind] = flags
+        return flags
 
     def _unit_scores(self, vector: np.ndarray) -> dict[int, float]:
         """Cosine of the question with every unit (small corpora) or the top candidates (large)."""

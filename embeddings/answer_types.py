@@ -1,0 +1,70 @@
+"""Expected answer types (place, time, quantity) and whether a passage can supply one.
+
+Classic factoid-QA evidence: "Where did they meet?" wants a paragraph that names a
+place, "When...?" one with a date or time. Dense models match the *topic* of a
+question well but not what kind of answer it asks for, so a small bonus for
+passages that contain the right kind of answer fixes "where/when" questions that
+otherwise land on a paragraph about the same event. The cues are generic (dates,
+weekdays, capitalised place names after a preposition), not tied to one article.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from .normalize import normalise
+
+AnswerType = Literal["place", "time", "quantity"]
+
+_QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
+    "place": re.compile(
+        r"^(where|wheres)\b|\bwhere (did|do|does|was|were|is|are|will)\b"
+        r"|\b(which|what) (place|city|country|venue|location)\b"
+        r"|\b(اين|وين|فين)\b|\bفي (اي|اية|أي) (مكان|مدينه|بلد|دوله)\b"
+        r"|\b(مكان|موقع) (اللقاء|القمه|الاجتماع)\b"
+    ),
+    "time": re.compile(
+        r"^when\b|\bwhen (did|do|does|was|were|is|will)\b|\b(what|which) (year|day|date|time|month)\b|\bhow long ago\b"
+        r"|^(متي|امتي|امتى|إمتى)\b|\b(متي|امتي)\b|\b(اي|أي) (عام|سنه|يوم|تاريخ|شهر)\b|\bفي (اي|أي) (عام|سنه|يوم)\b"
+    ),
+    "quantity": re.compile(r"\bhow (many|much|long)\b|^(كم)\b|\bكم (عدد|مره|ساعه|يوم|سنه|عام)\b"),
+}
+
+_PLACE_EN = re.compile(r"\b(in|at|to|from|near|aboard|inside|into)\s+(the\s+)?[A-Z][a-z]+")
+_PLACE_WORDS = re.compile(
+    r"\b(base|city|capital|port|region|cosmodrome|country|border|province|island|ocean|sea)\b"
+    r"|\b(قاعده|مدينه|العاصمه|ميناء|منطقه|المحيط|البحر|بلد|دوله|اقليم)\b"
+)
+_TIME = re.compile(
+    r"\b(1[89]\d\d|20\d\d)\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow"
+    r"|morning|evening|night|week|month|year|january|february|march|april|may|june|july|august|september|october"
+    r"|november|december|since|ago)\b"
+    r"|\b(الاحد|الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت|امس|اليوم|غدا|مساء|صباح|الاسبوع|الشهر|عام|منذ)\b"
+)
+_QUANTITY = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|half|dozen|hundred|thousand|million)\b"
+    r"|\b(ساعتين|مرتين|اثنين|ثلاث|اربع|خمس|عشر|نصف|مئه|الف|مليون)\b"
+)
+
+
+def expected_type(question: str) -> AnswerType | None:
+    """The kind of answer a question asks for, if it is one we can recognise."""
+    text = normalise(question)
+    for kind, pattern in _QUESTION_CUES.items():
+        if pattern.search(text):
+            return kind
+    return None
+
+
+def supplies(kind: AnswerType, views: dict[str, str]) -> bool:
+    """Whether any language view of a passage contains an answer of ``kind``."""
+    for language, text in views.items():
+        folded = normalise(text)
+        if kind == "place" and ((language == "en" and _PLACE_EN.search(text)) or _PLACE_WORDS.search(folded)):
+            return True
+        if kind == "time" and _TIME.search(folded):
+            return True
+        if kind == "quantity" and _QUANTITY.search(folded):
+            return True
+    return False
