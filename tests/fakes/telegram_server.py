@@ -122,6 +122,37 @@ def error_fault(code: int, description: str, *, retry_after: int | None = None, 
     return fault
 
 
+def drop_fault(*, times: int = 1) -> Fault:
+    """A fault closing the connection without an answer on the next ``times`` calls."""
+    remaining = [times]
+
+    def fault(method: str, params: dict[str, Any]) -> _Drop | None:
+        if remaining[0] <= 0:
+            return None
+        remaining[0] -= 1
+        return DROP
+
+    return fault
+
+
+def hang_fault(seconds: float, *, times: int = 1) -> Fault:
+    """A fault that hangs ``seconds`` (past the client's timeout) and then drops the connection.
+
+    Dropping after the hang (rather than then answering) means the call never took
+    effect, like a request lost on the way in: a retry must not be a duplicate.
+    """
+    remaining = [times]
+
+    def fault(method: str, params: dict[str, Any]) -> _Drop | None:
+        if remaining[0] <= 0:
+            return None
+        remaining[0] -= 1
+        time.sleep(seconds)
+        return DROP
+
+    return fault
+
+
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit Telegram counts and offsets entities in."""
     return len(text.encode("utf-16-le")) // 2
@@ -400,7 +431,10 @@ class FakeTelegram:
 
     @staticmethod
     def _write(request: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        try:
+            data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: JSON can carry it only as a \uXXXX escape
+            data = json.dumps(payload).encode("ascii")
         try:
             request.send_response(status)
             request.send_header("Content-Type", "application/json")
