@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -28,6 +30,7 @@ from .state import StateStore
 log = logging.getLogger(__name__)
 
 REDACTED = "[TOKEN]"
+BOOTSTRAP_RETRIES = 5  # deleteWebhook at start-up; then the service manager restarts us
 COMMANDS: dict[str, list[tuple[str, str]]] = {
     "en": [
         ("start", "Greeting and example questions"),
@@ -142,7 +145,9 @@ def build_application(settings: Settings, retriever: Retriever) -> Application:
         .base_url(settings.base_url)
         .base_file_url(file_url(settings.base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter())
+        # 429 flood control: wait the retry_after Telegram names, up to three times per call;
+        # other transient failures are retried by bot.delivery.
+        .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -179,11 +184,23 @@ def run_bot(settings: Settings) -> int:
 
     token = settings.require_token()
     install_token_filter(token)
+    os.umask(0o077)  # every file the bot writes (databases, their -wal/-shm, the salt) is the user's only
     prepare_data_dir(settings)
     log.info("loading the index from %s (built on first start)", settings.index_dir)
     retriever = open_retriever(settings, repair=True)
     log.info("index ready: %d paragraphs; polling %s", len(retriever.corpus.passages), settings.base_url)
     application = build_application(settings, retriever)
     # run_polling installs SIGINT/SIGTERM handlers and runs post_shutdown before returning.
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    # Network trouble while polling is retried by PTB itself (with backoff, forever).
+    try:
+        application.run_polling(
+            allowed_updates=Update.ALL_TYPES, timeout=settings.poll_timeout, bootstrap_retries=BOOTSTRAP_RETRIES
+        )
+    except InvalidToken:
+        log.critical("Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)")
+        return 2
+    except Exception:
+        # Logged here, not printed by Python, so the token filter scrubs the traceback.
+        log.critical("the bot stopped on an unexpected error", exc_info=True)
+        return 1
     return 0

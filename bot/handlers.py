@@ -33,7 +33,7 @@ from telegram.ext import ContextTypes
 from embeddings.corpus import example_questions
 from embeddings.retriever import Answer, Hit, RetrievalError, Retriever
 
-from . import keyboards
+from . import delivery, keyboards
 from .conversation import ANSWER_DEPTH, Conversation
 from .feedback import FeedbackStore
 from .keyboards import More, Original, Suggest, Vote
@@ -161,12 +161,16 @@ async def send_segments(
     sent: Message | None = None
     for number, part in enumerate(parts):
         last = number == len(parts) - 1
-        sent = await context.bot.send_message(
-            chat_id,
-            to_html(part),
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup if last else None,
-            reply_parameters=_reply_parameters(reply_to) if number == 0 else None,
+        sent = await delivery.deliver(
+            lambda part=part, last=last, number=number: context.bot.send_message(
+                chat_id,
+                to_html(part),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if last else None,
+                reply_parameters=_reply_parameters(reply_to) if number == 0 else None,
+            ),
+            what="sendMessage",
+            keep_going=lambda: context.application.running,
         )
     if sent is None:  # split_segments dropped everything: never send an empty message
         raise ValueError("nothing to send")
@@ -183,6 +187,23 @@ async def send_text(
 ) -> Message:
     """Send a fixed string (escaped, so it is safe whatever it contains)."""
     return await send_segments(context, chat_id, [(text, False)], markup=markup, reply_to=reply_to)
+
+
+async def answer_query(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str | None = None) -> None:
+    """Answer the button press (a notice, or nothing to stop the client's spinner), retrying briefly."""
+    query = update.callback_query
+    if query is not None:
+        await delivery.deliver(
+            lambda: query.answer(text),
+            what="answerCallbackQuery",
+            policy=delivery.QUICK,
+            keep_going=lambda: context.application.running,
+        )
+
+
+async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """Show "typing…": cosmetic, so a failure must not cost the answer."""
+    await delivery.best_effort(lambda: context.bot.send_chat_action(chat_id, ChatAction.TYPING), what="sendChatAction")
 
 
 def _group_reply_to(update: Update) -> int | None:
@@ -254,7 +275,7 @@ async def answer_question(
             seconds = math.ceil(wait)
             await send_text(context, chat.id, t(chat_language(update, svc), "rate_limited", seconds=seconds))
         return
-    await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    await typing(context, chat.id)
     async with svc.locks.hold(chat.id):  # follow-ups must see the previous question's state
         retriever = svc.retriever
         conversation = Conversation(previous=svc.state.previous(chat.id))
@@ -432,7 +453,7 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_text(context, chat.id, t(language, "not_admin"))
         return
     async with svc.reload_lock:  # two admins pressing at once must not build the index twice in parallel
-        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        await typing(context, chat.id)
         try:
             retriever = await asyncio.to_thread(open_retriever, svc.settings, repair=True)
         except CommandError as exc:
@@ -485,14 +506,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action = keyboards.decode(query.data)
     if action is None or chat is None or query.message is None:
         log.info("ignored unrecognised callback data")
-        await query.answer(t(chat_language(update, svc), "stale"))
+        await answer_query(update, context, t(chat_language(update, svc), "stale"))
         return
     if isinstance(action, Suggest):
         questions = example_questions(svc.retriever.corpus, action.language)
         if action.number >= len(questions):
-            await query.answer(t(chat_language(update, svc), "stale"))
+            await answer_query(update, context, t(chat_language(update, svc), "stale"))
             return
-        await query.answer()
+        await answer_query(update, context)
         await answer_question(update, context, questions[action.number], reply_to=_group_reply_to(update))
         return
 
@@ -501,12 +522,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if turn is not None:
         index = action.index + 1 if isinstance(action, More) else action.index
         if isinstance(action, More) and index >= len(turn.hits):
-            await query.answer(t(turn.language, "no_more"))
+            await answer_query(update, context, t(turn.language, "no_more"))
             return
         language = action.language if isinstance(action, Original) else turn.language
         rendered = render_turn(turn, index, language, svc.retriever)
     if turn is None or rendered is None:
-        await query.answer(t(chat_language(update, svc), "stale"))
+        await answer_query(update, context, t(chat_language(update, svc), "stale"))
         return
     segments, hit = rendered
 
@@ -514,9 +535,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         svc.feedback.vote(
             chat.id, answer=answer_id(turn), question=turn.question, passage_id=hit.passage.id, value=action.value
         )
-        await query.answer(t(turn.language, "vote_thanks"))
+        await answer_query(update, context, t(turn.language, "vote_thanks"))
         return
-    await query.answer()
+    await answer_query(update, context)
     markup = _keyboard(turn, index, language, hit)
     if isinstance(action, More):
         svc.state.mark_shown(chat.id, turn.turn, index)
@@ -526,7 +547,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parts = split_segments(segments)
     if len(parts) == 1 and isinstance(query.message, Message):
         try:
-            await query.message.edit_text(to_html(parts[0]), parse_mode=ParseMode.HTML, reply_markup=markup)
+            message = query.message
+            await delivery.deliver(
+                lambda: message.edit_text(to_html(parts[0]), parse_mode=ParseMode.HTML, reply_markup=markup),
+                what="editMessageText",
+                keep_going=lambda: context.application.running,
+            )
             return
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
@@ -568,7 +594,12 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                         ),
                     )
                 )
-    await query.answer(results, cache_time=300, is_personal=True)
+    await delivery.deliver(
+        lambda: query.answer(results, cache_time=300, is_personal=True),
+        what="answerInlineQuery",
+        policy=delivery.QUICK,
+        keep_going=lambda: context.application.running,
+    )
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -583,7 +614,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         svc = services(context)
         if update.callback_query is not None:
-            await update.callback_query.answer(t(chat_language(update, svc), "error"))
+            await answer_query(update, context, t(chat_language(update, svc), "error"))
         else:
             await send_text(context, update.effective_chat.id, t(chat_language(update, svc), "error"))
     except (TelegramError, RuntimeError) as exc:  # the error may be that we cannot reach the chat

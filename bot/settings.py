@@ -69,6 +69,7 @@ class Settings:
     log_level: str = "INFO"
     rate_limit: int = 20  # questions per user per minute
     history_size: int = 10  # conversation turns kept per chat
+    poll_timeout: int = 10  # seconds a getUpdates long poll may wait for news
 
     @property
     def index_dir(self) -> Path:
@@ -111,6 +112,7 @@ class Settings:
             log_level=level,
             rate_limit=number("SUMMIT_RATE_LIMIT", defaults.rate_limit),
             history_size=number("SUMMIT_HISTORY_SIZE", defaults.history_size),
+            poll_timeout=number("TELEGRAM_POLL_TIMEOUT", defaults.poll_timeout),
         )
 
     def require_token(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -72,20 +73,29 @@ class Turn:
 
 
 def connect(path: Path, schema: str) -> sqlite3.Connection:
-    """Open ``path`` in WAL mode and apply ``schema``; a corrupt file is moved aside as ``*.bad``."""
+    """Open ``path`` in WAL mode and apply ``schema``; a corrupt file is moved aside and a fresh one started.
+
+    The bad file (and its ``-wal``, which belongs to it) is kept as
+    ``NAME.<unix time>.bad[-wal]`` for inspection, never deleted.
+    """
     try:
         return _connect(path, schema)
     except sqlite3.DatabaseError as exc:
-        bad = path.with_name(path.name + ".bad")
+        bad = path.with_name(f"{path.name}.{int(time.time())}.bad")
         log.warning("%s is not a usable database (%s); moved it to %s and starting fresh", path, exc, bad.name)
         path.replace(bad)
-        for suffix in ("-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists():
+            wal.replace(bad.with_name(bad.name + "-wal"))
+        path.with_name(path.name + "-shm").unlink(missing_ok=True)  # an index of the WAL, rebuilt from it
         return _connect(path, schema)
 
 
 def _connect(path: Path, schema: str) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Created user-only before SQLite opens it: SQLite gives the -wal and -shm files the database's mode.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    path.chmod(0o600)
     # Handlers use the store from the event loop; /reload and shutdown may come from other threads.
     db = sqlite3.connect(path, timeout=5.0, check_same_thread=False, isolation_level=None)
     try:
@@ -100,7 +110,6 @@ def _connect(path: Path, schema: str) -> sqlite3.Connection:
     except sqlite3.DatabaseError:
         db.close()
         raise
-    path.chmod(0o600)
     return db
 
 

@@ -295,14 +295,15 @@ def test_rate_limit_answers_a_friendly_message(tg: FakeTelegram) -> None:
 
 def test_an_error_while_answering_is_reported_and_the_bot_keeps_serving(tg: FakeTelegram, bot: BotProcess) -> None:
     user = tg.private_chat()
-    # The next "typing" action fails as if Telegram had a bad moment: the handler raises mid-answer.
-    tg.faults["sendChatAction"] = [error_fault(500, "Internal Server Error")]
+    # The answer is refused for good (a 400 is not retried): the handler raises mid-answer.
+    # (A failing "typing" action no longer costs the answer, and 5xx answers are retried.)
+    tg.faults["sendMessage"] = [error_fault(400, "Bad Request: injected permanent failure")]
     try:
         assert (
             ask(user, "Where did Kim and Putin meet?").text
             == "Sorry, something went wrong on my side. Please try again."
         )
     finally:
-        tg.faults.pop("sendChatAction")
+        tg.faults.pop("sendMessage")
     assert paragraph(ask(user, "Where did Kim and Putin meet?")) >= 1
     assert "error while handling update" in bot.log()

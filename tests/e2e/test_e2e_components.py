@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,8 @@ def test_a_corrupt_state_file_is_moved_aside(tmp_path: Path, caplog: pytest.LogC
     path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
     with caplog.at_level(logging.WARNING):
         store = StateStore(path)
-    assert (tmp_path / "state.sqlite3.bad").exists()
-    assert "moved it to state.sqlite3.bad" in caplog.text
+    assert len(list(tmp_path.glob("state.sqlite3.*.bad"))) == 1  # timestamped: an older one is never overwritten
+    assert re.search(r"moved it to state\.sqlite3\.\d+\.bad", caplog.text)
     store.set_language(7, "en")
     assert store.language(7) == "en"
     store.close()
@@ -117,7 +118,7 @@ def test_a_corrupt_feedback_database_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "feedback.sqlite3"
     path.write_text("not a database at all, just text" * 100)
     store = FeedbackStore(path)
-    assert (tmp_path / "feedback.sqlite3.bad").exists()
+    assert len(list(tmp_path.glob("feedback.sqlite3.*.bad"))) == 1
     assert store.stats().questions == 0
     store.close()
 

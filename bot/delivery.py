@@ -1,0 +1,110 @@
+"""Deliver replies through Telegram's bad moments: retry transient failures with backoff.
+
+Telegram answers 429 (flood control, with ``retry_after``), 5xx, hangs or drops
+the connection now and then. PTB's ``AIORateLimiter`` already waits out 429s a
+few times; this module covers the rest so that an answer is not lost to a
+short outage:
+
+* retried: network errors and timeouts (a dropped connection, a hang past the
+  client timeout), 5xx answers (PTB raises ``NetworkError`` for them) and a
+  ``RetryAfter`` the rate limiter gave up on;
+* not retried: ``BadRequest`` (retrying the same request cannot help),
+  ``Forbidden`` (the user blocked the bot), ``InvalidToken`` and anything that
+  is not a Telegram error.
+
+Delays double from ``first_delay`` up to ``max_delay`` (with a little jitter
+so that many chats do not retry in lockstep), for at most ``attempts`` tries
+and ``give_up_after`` seconds in total; a ``RetryAfter`` waits what Telegram
+asked for. When the bot is stopping (``keep_going`` returns False) the current
+failure is final, so SIGTERM is not held up by an outage.
+
+A retry after a timeout may deliver a message twice if Telegram did receive the
+first attempt: a duplicate answer is better than a lost one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long to keep trying one Bot API call."""
+
+    attempts: int = 10
+    first_delay: float = 0.5
+    max_delay: float = 30.0
+    give_up_after: float = 180.0  # seconds since the first attempt
+
+
+REPLIES = RetryPolicy()  # answers: worth waiting out a couple of minutes of outage for
+QUICK = RetryPolicy(attempts=3, first_delay=0.5, max_delay=2.0, give_up_after=10.0)  # callback answers expire fast
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying the same call again later may succeed."""
+    if isinstance(exc, RetryAfter):
+        return True
+    if isinstance(exc, BadRequest | Forbidden | InvalidToken):
+        return False
+    return isinstance(exc, NetworkError)  # includes TimedOut and 5xx answers
+
+
+def _delay(exc: TelegramError, backoff: float) -> float:
+    if isinstance(exc, RetryAfter):
+        retry_after = exc.retry_after
+        seconds = retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else float(retry_after)
+        return seconds + 0.1
+    return backoff * random.uniform(0.8, 1.2)
+
+
+async def deliver(
+    call: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    policy: RetryPolicy = REPLIES,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> T:
+    """Await ``call()`` until it succeeds, retrying transient failures; the last failure is raised.
+
+    ``call`` must build a fresh request each time (a lambda around ``bot.send_message(...)``).
+    ``what`` names the call in log lines; it must not contain user text or secrets.
+    """
+    started = time.monotonic()
+    backoff = policy.first_delay
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return await call()
+        except TelegramError as exc:
+            if not is_transient(exc):
+                raise
+            wait = _delay(exc, backoff)
+            backoff = min(backoff * 2, policy.max_delay)
+            spent = time.monotonic() - started
+            if attempt >= policy.attempts or spent + wait > policy.give_up_after or not keep_going():
+                log.error("%s failed after %d attempts in %.1fs: %s", what, attempt, spent, exc)
+                raise
+            log.warning("%s failed (%s); retrying in %.1fs (attempt %d)", what, exc, wait, attempt)
+        await asyncio.sleep(wait)
+
+
+async def best_effort(call: Callable[[], Awaitable[object]], *, what: str) -> None:
+    """Await ``call()`` once and only log a Telegram failure (for cosmetic calls such as "typing…")."""
+    try:
+        await call()
+    except TelegramError as exc:
+        log.info("%s failed (%s); carrying on", what, exc)
