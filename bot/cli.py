@@ -310,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"summit-bot: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.log_level if args.command in ("run", "start") else "WARNING")
+    # Whatever the command, say when (and why) the index is being rebuilt: it takes a while.
+    logging.getLogger("embeddings.store").setLevel(logging.INFO)
     try:
         return int(args.func(args, settings) or 0)
     except CommandError as exc:

@@ -17,7 +17,8 @@ STEPS: list[tuple[str, RetrievalConfig]] = [
     ("+ question-language view", replace(_PLAIN, translation_views=True, cross_view_weight=0.0)),
     ("+ other-language view mixed in", replace(_PLAIN, translation_views=True)),
     ("+ best-sentence scoring", replace(_PLAIN, translation_views=True, sentence_scoring=True)),
-    ("+ BM25 fusion", replace(_FULL, follow_ups=False)),
+    ("+ BM25 fusion", replace(_FULL, answer_type_weight=0.0, follow_ups=False)),
+    ("+ answer-type bonus", replace(_FULL, follow_ups=False)),
     ("+ follow-up context (full)", _FULL),
 ]
 

@@ -190,6 +190,9 @@ def open_index(
     if reason is None:
         reason = "no index yet" if manifest is None else manifest.mismatch(expected)
     if reason is None:
+        missing = [name for name in (INDEX_FILE, UNITS_FILE) if not (index_dir / name).exists()]
+        reason = f"{', '.join(missing)} missing" if missing else None
+    if reason is None:
         assert manifest is not None
         try:
             return load_index(index_dir, manifest)
