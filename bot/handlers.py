@@ -607,7 +607,15 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the traceback (the token filter scrubs it) and tell the user something went wrong."""
+    if update is None and context.error is not None and delivery.is_transient(context.error):
+        # Polling trouble (Telegram down, slow or rate-limiting): PTB keeps retrying with backoff.
+        log.warning("getUpdates failed (%s); polling again", context.error)
+        return
     update_id = update.update_id if isinstance(update, Update) else None
+    if context.error is not None and delivery.is_transient(context.error):
+        # bot.delivery already retried and gave up (long outage, or shutting down): say so, once.
+        log.error("update %s: Telegram unreachable, the reply was not delivered (%s)", update_id, context.error)
+        return
     log.error("error while handling update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
