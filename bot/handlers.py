@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import math
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -214,6 +215,17 @@ def _group_reply_to(update: Update) -> int | None:
     return message.message_id
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """User text made encodable: lone surrogates (valid in JSON, not in UTF-8) become U+FFFD.
+
+    Without this the embedder, SQLite and the reply itself fail on such a character.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def answer_id(turn: Turn) -> str:
     """Identifies one answer for votes: the turn number alone repeats if state is ever reset."""
     return f"{turn.turn}-{hashlib.sha256(turn.question.encode()).hexdigest()[:10]}"
@@ -266,6 +278,7 @@ async def answer_question(
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return
+    question = clean_text(question)
     if not question.strip():
         await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
         return
@@ -455,7 +468,9 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with svc.reload_lock:  # two admins pressing at once must not build the index twice in parallel
         await typing(context, chat.id)
         try:
-            retriever = await asyncio.to_thread(open_retriever, svc.settings, repair=True)
+            # The loaded model is reused: /reload re-reads seeds/ and the index, not the weights.
+            embedder = svc.retriever.embedder
+            retriever = await asyncio.to_thread(open_retriever, svc.settings, repair=True, embedder=embedder)
         except CommandError as exc:
             log.warning("reload failed: %s", exc)
             await send_text(context, chat.id, t(language, "reload_failed", reason=str(exc)))
@@ -570,7 +585,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if query is None:
         return
     svc = services(context)
-    text = query.query.strip()
+    text = clean_text(query.query).strip()
     retriever = svc.retriever
     results: list[InlineQueryResultArticle] = []
     if text:
