@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import embeddings.embedders  # noqa: F401  (sets OMP_WAIT_POLICY before FAISS loads, as the product does)
+
 from .common import REPO, SEEDS, Section, fmt, machine, self_peak_rss_mb
 
 SECTIONS = ("floor", "threads", "cold", "build", "scale", "load", "memory")
@@ -65,7 +67,8 @@ def memory_section(results: dict[str, Section]) -> Section:
     bot_peak = None
     if load:
         bot_peak = load.data.get("bot_peak_rss_mb")
-        rows.append([f"`summit-bot run` after the load test ({load.data['asked']} questions)", fmt(bot_peak, 0)])
+        asked = load.data["shipped"]["asked"]
+        rows.append([f"`summit-bot run` after the load test ({asked} questions)", fmt(bot_peak, 0)])
     per100k = []
     if scale:
         for r in scale.data.get("synthetic", []):

@@ -121,15 +121,16 @@ def finish_cold(sec: Section, runs: dict[str, list], bot_runs: list[dict[str, fl
     sec.data["bot_runs"] = bot_runs
 
 
-def load_test(data_dir: Path, workdir: Path, questions: list[str], *, users: int, per_user: int) -> Section:
+def _load_once(
+    data_dir: Path, workdir: Path, questions: list[str], *, users: int, per_user: int, **extra: str
+) -> dict[str, Any]:
     """``users`` simulated users start at once; each sends a question, waits for the reply, sends the next."""
-    sec = Section("load", "5. Bot under load")
     fake = FakeTelegram(TOKEN).start()
     run_dir = workdir / "load"
+    shutil.rmtree(run_dir, ignore_errors=True)
     copy_index(data_dir, run_dir / "data")
     log_path = run_dir / "bot.log"
-    proc = _bot_process(fake, run_dir / "data", log_path)
-    result: dict[str, Any] = {}
+    proc = _bot_process(fake, run_dir / "data", log_path, **extra)
     try:
         fake.wait_for(
             lambda: len(fake.calls_to("setMyCommands")) >= 2 or proc.poll() is not None, 120, what="bot start"
@@ -174,15 +175,15 @@ def load_test(data_dir: Path, workdir: Path, questions: list[str], *, users: int
             th.join()
         elapsed = time.perf_counter() - started
         rss_peak = proc_status_mb(proc.pid, "VmHWM")
-        api_errors = [c for c in fake.errors()[errors_before:]]
+        api_errors = list(fake.errors()[errors_before:])
     finally:
         code = _stop(proc)
         fake.stop()
     log = log_path.read_text(encoding="utf-8", errors="replace")
     handler_errors = len(re.findall(r"error while handling update", log))
-    s = summary(latencies)
+    batches = re.search(r"embedded (\d+) questions in (\d+) batch calls", log)
     errors = len(failures) + len(api_errors) + handler_errors
-    result = {
+    return {
         "users": users,
         "per_user": per_user,
         "asked": users * per_user,
@@ -193,37 +194,75 @@ def load_test(data_dir: Path, workdir: Path, questions: list[str], *, users: int
         "errors": errors,
         "elapsed_s": elapsed,
         "answers_per_s": len(latencies) / elapsed,
-        "reply": s,
+        "reply": summary(latencies),
         "bot_rss_after_start_mb": rss_idle,
         "bot_peak_rss_mb": rss_peak,
         "exit_code": code,
+        "batched_questions": int(batches[1]) if batches else None,
+        "batch_calls": int(batches[2]) if batches else None,
     }
+
+
+def load_test(data_dir: Path, workdir: Path, questions: list[str], *, users: int, per_user: int) -> Section:
+    sec = Section("load", "5. Bot under load")
+    shipped = _load_once(data_dir, workdir, questions, users=users, per_user=per_user)
+    unlimited = _load_once(data_dir, workdir, questions, users=users, per_user=per_user, SUMMIT_API_RATE="0")
+    rows = []
+    for label, r in (("as shipped (API limit 30 req/s)", shipped), ("API rate limiter off", unlimited)):
+        s = r["reply"]
+        per_call = r["batched_questions"] / r["batch_calls"] if r.get("batch_calls") else None
+        rows.append(
+            [
+                label,
+                r["asked"],
+                r["answered"],
+                r["errors"],
+                fmt(s.get("median"), 0),
+                fmt(s.get("p95"), 0),
+                fmt(s.get("p99"), 0),
+                fmt(r["answers_per_s"], 1),
+                fmt(r["elapsed_s"], 2),
+                fmt(per_call, 2),
+            ]
+        )
     sec.notes.append(
         f"{users} users in private chats start at the same moment; each sends a question, waits for the reply, "
         f"then sends the next ({per_user} each, {users * per_user} in all). All questions are distinct "
         "(eval questions with varied openers), so no answer-cache hits. Reply time = user's send → the bot's "
-        "message arrives at the fake server. The fake server runs in the benchmark process on the same 2 cores."
+        "message arrives at the fake server. The fake server runs in the benchmark process on the same 2 cores. "
+        "'Questions per embed call' is the micro-batcher's average batch (from the bot's shutdown log line)."
+    )
+    sec.notes.append(
+        "**What bounds answers/s.** The bot sends every Bot API request through PTB's `AIORateLimiter`, whose "
+        "overall limit is Telegram's documented ~30 messages/s per bot. Each answer costs two limited requests "
+        "(`sendChatAction` typing + `sendMessage`), so the shipped bot cannot exceed ~15 answers/s sustained "
+        "(a burst of 30 requests is allowed first) however fast retrieval is; more than 30 answers/s would "
+        "exceed Telegram's own flood limit even with no typing action. The second row turns that limiter off "
+        "(`SUMMIT_API_RATE=0`) to show what the bot itself can process on this machine."
     )
     sec.table(
         "Load result",
-        ["asked", "replied", "errors", "p50 (ms)", "p95 (ms)", "p99 (ms)", "answers/s", "wall (s)"],
         [
-            [
-                users * per_user,
-                len(latencies),
-                errors,
-                fmt(s.get("median"), 0),
-                fmt(s.get("p95"), 0),
-                fmt(s.get("p99"), 0),
-                fmt(result["answers_per_s"], 1),
-                fmt(elapsed, 2),
-            ]
+            "configuration",
+            "asked",
+            "replied",
+            "errors",
+            "p50 (ms)",
+            "p95 (ms)",
+            "p99 (ms)",
+            "answers/s",
+            "wall (s)",
+            "questions per embed call",
         ],
+        rows,
     )
-    sec.target("errors = 0", float(errors), 0.0, unit="")
-    sec.target("all questions answered", float(len(latencies)), float(users * per_user), at_most=False, unit="")
-    sec.target("p95 reply ≤ 500 ms", s.get("p95"), 500.0, unit="ms")
-    sec.target("≥ 40 answers/s", result["answers_per_s"], 40.0, at_most=False, unit="/s")
-    sec.data = result
-    shutil.rmtree(run_dir, ignore_errors=True)
+    sec.target("errors = 0 (shipped)", float(shipped["errors"]), 0.0)
+    sec.target("all questions answered (shipped)", float(shipped["answered"]), float(shipped["asked"]), at_most=False)
+    sec.target("p95 reply ≤ 500 ms (shipped)", shipped["reply"].get("p95"), 500.0, unit="ms")
+    sec.target("≥ 40 answers/s (shipped)", shipped["answers_per_s"], 40.0, at_most=False, unit="/s")
+    sec.target("errors = 0 (limiter off)", float(unlimited["errors"]), 0.0)
+    sec.target("p95 reply ≤ 500 ms (limiter off)", unlimited["reply"].get("p95"), 500.0, unit="ms")
+    sec.target("≥ 40 answers/s (limiter off)", unlimited["answers_per_s"], 40.0, at_most=False, unit="/s")
+    sec.data = {"shipped": shipped, "limiter_off": unlimited, "bot_peak_rss_mb": shipped["bot_peak_rss_mb"]}
+    shutil.rmtree(workdir / "load", ignore_errors=True)
     return sec

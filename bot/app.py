@@ -147,7 +147,7 @@ def build_application(settings: Settings, retriever: Retriever) -> Application:
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         # 429 flood control: wait the retry_after Telegram names, up to three times per call;
         # other transient failures are retried by bot.delivery.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(max_retries=3, overall_max_rate=settings.api_rate))
         .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -187,7 +187,17 @@ def run_bot(settings: Settings) -> int:
     os.umask(0o077)  # every file the bot writes (databases, their -wal/-shm, the salt) is the user's only
     prepare_data_dir(settings)
     log.info("loading the index from %s (built on first start)", settings.index_dir)
-    retriever = open_retriever(settings, repair=True)
+    from embeddings.embedders import BatchingEmbedder, EmbedderError, create_embedder
+
+    from .cli import CommandError
+
+    # One model for the life of the process (/reload reuses it), behind a micro-batcher:
+    # questions from several chats that wait at the same time share one embedding call.
+    try:
+        embedder = BatchingEmbedder(create_embedder(settings.embedder, model=settings.model))
+    except EmbedderError as exc:
+        raise CommandError(str(exc)) from exc
+    retriever = open_retriever(settings, repair=True, embedder=embedder)
     log.info("index ready: %d paragraphs; polling %s", len(retriever.corpus.passages), settings.base_url)
     application = build_application(settings, retriever)
     # run_polling installs SIGINT/SIGTERM handlers and runs post_shutdown before returning.
@@ -203,4 +213,6 @@ def run_bot(settings: Settings) -> int:
         # Logged here, not printed by Python, so the token filter scrubs the traceback.
         log.critical("the bot stopped on an unexpected error", exc_info=True)
         return 1
+    finally:
+        log.info("embedded %d questions in %d batch calls", embedder.batched_texts, embedder.batches)
     return 0

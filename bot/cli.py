@@ -32,15 +32,18 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def open_retriever(settings: Settings, *, rebuild: bool = False, repair: bool = False, progress: bool = False):
-    """Load corpus and embedder, and load or build the index (with progress on a terminal)."""
+def open_retriever(
+    settings: Settings, *, rebuild: bool = False, repair: bool = False, progress: bool = False, embedder=None
+):
+    """Load corpus and embedder (or reuse ``embedder``), and load or build the index."""
     from embeddings.corpus import CorpusError
     from embeddings.embedders import EmbedderError, create_embedder
     from embeddings.retriever import Retriever
     from embeddings.store import IndexUnreadableError
 
     try:
-        embedder = create_embedder(settings.embedder, model=settings.model)
+        if embedder is None:
+            embedder = create_embedder(settings.embedder, model=settings.model)
         return Retriever.open(
             seeds_dir=settings.seeds_dir,
             index_dir=settings.index_dir,

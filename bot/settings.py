@@ -55,6 +55,19 @@ def _parse_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _rate(raw: str, default: float) -> float:
+    raw = raw.strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SettingsError(f"SUMMIT_API_RATE must be a number of requests per second (0 = no limit), got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the CLI and the bot. Build with :meth:`from_env`."""
@@ -69,6 +82,9 @@ class Settings:
     log_level: str = "INFO"
     rate_limit: int = 20  # questions per user per minute
     history_size: int = 10  # conversation turns kept per chat
+    # Bot API requests per second for the whole bot (PTB's AIORateLimiter; Telegram's documented
+    # broadcast limit is ~30 messages/s). 0 turns the overall limit off (used by the benchmark).
+    api_rate: float = 30.0
     poll_timeout: int = 10  # seconds a getUpdates long poll may wait for news
 
     @property
@@ -113,6 +129,7 @@ class Settings:
             rate_limit=number("SUMMIT_RATE_LIMIT", defaults.rate_limit),
             history_size=number("SUMMIT_HISTORY_SIZE", defaults.history_size),
             poll_timeout=number("TELEGRAM_POLL_TIMEOUT", defaults.poll_timeout),
+            api_rate=_rate(env.get("SUMMIT_API_RATE", ""), defaults.api_rate),
         )
 
     def require_token(self) -> str:
