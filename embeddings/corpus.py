@@ -22,6 +22,11 @@ from .language import detect_language
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # A sentence ends at . ! ? ؟ … (optionally followed by closing quotes) and whitespace.
 _SENTENCE_END = re.compile(r"([.!?؟…]+[\"”»’)]*)\s+")
+# Openers that continue the previous paragraph's speaker or subject ("He added:", "وأضاف:").
+_CONTINUATION = {
+    "en": re.compile(r"^(He|She|They|It|His|Her|Their)\b"),
+    "ar": re.compile(r"^(وأضاف|وتابع|وأصر|وأوضح|وأشار|واعتبر|وختم|كما (أشاد|أكد|قال|أضاف))"),
+}
 _TRANSLATION_NAME = re.compile(r"^(?P<doc>.+)\.(?P<lang>[a-z]{2})\.txt$")
 
 
@@ -31,6 +36,15 @@ class CorpusError(Exception):
 
 class AlignmentError(CorpusError):
     """A translation does not have the same number of paragraphs as its original."""
+
+
+def continues_previous(passage: Passage) -> bool:
+    """Whether a paragraph opens by pointing back to the previous one, in any of its languages."""
+    return any(
+        pattern.match(passage.text_in(language)) is not None
+        for language, pattern in _CONTINUATION.items()
+        if language in passage.views()
+    )
 
 
 def split_paragraphs(text: str) -> list[str]:

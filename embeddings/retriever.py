@@ -73,7 +73,7 @@ class RetrievalConfig:
     lexical_weight: float = 0.4  # BM25 z-score weight relative to the dense z-score
     answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/number)
     follow_ups: bool = True  # fold elliptical questions into the previous one
-    context_weight: float = 0.6  # weight of the previous question's vector in a follow-up
+    context_weight: float = 0.5  # weight of the previous question's vector in a follow-up
     # Refusal. relevance = best dense cosine + margin_weight * (best - corpus median)
     #                      + lexical_bonus * min(best BM25, 3).
     # e5 cosines of unrelated text sit around 0.70-0.80 and of answering passages

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import Corpus
+from .corpus import Corpus, continues_previous
 from .embedders import Embedder
 from .normalize import NORMALISER_VERSION
 from .vector_index import VectorIndex, VectorIndexError, choose_kind, create_index, read_index
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 INDEX_FILE = "vectors.faiss"
 UNITS_FILE = "units.json"
 MANIFEST_FILE = "manifest.json"
@@ -89,11 +89,24 @@ def corpus_units(corpus: Corpus) -> list[tuple[Unit, str]]:
     units: list[tuple[Unit, str]] = []
     for i, passage in enumerate(corpus.passages):
         for language, text in passage.views().items():
-            units.append((Unit(i, language, 0), text))
+            units.append((Unit(i, language, 0), with_antecedent(corpus, i, language, text)))
             sentences = passage.sentences_in(language)
             if len(sentences) > 1:
                 units.extend((Unit(i, language, n), s) for n, s in enumerate(sentences, start=1))
     return units
+
+
+def with_antecedent(corpus: Corpus, index: int, language: str, text: str) -> str:
+    """A paragraph that opens by pointing back ("He added: ...") embedded after the sentence it points to.
+
+    News paragraphs often continue the previous speaker; without the name, "What did
+    Ahn Chan-il say about the war?" cannot find the quote that follows his introduction.
+    """
+    passage = corpus.passages[index]
+    if index == 0 or corpus.passages[index - 1].doc != passage.doc or not continues_previous(passage):
+        return text
+    antecedent = corpus.passages[index - 1].sentences_in(language)[0]
+    return f"{antecedent} {text}"
 
 
 def expected_manifest(corpus: Corpus, embedder: Embedder, count: int, kind: str) -> Manifest:

@@ -1,0 +1,114 @@
+"""Pinned retrieval behaviour (issue 3): representative questions in both languages,
+follow-ups with their context, and honest refusals. The full measurement is
+``summit-bot eval``; these are the cases a user would notice first."""
+
+from __future__ import annotations
+
+import pytest
+
+from embeddings.answer_types import expected_type, supplies
+from embeddings.retriever import is_elliptical
+
+pytestmark = pytest.mark.slow
+
+# (question, paragraphs that answer it). Several are the misses of plain dense retrieval.
+REPRESENTATIVE = [
+    ("Where did Kim and Putin meet?", {3, 16, 18}),
+    ("When did the two leaders last meet?", {11}),
+    ("Which factories will Kim visit?", {8}),
+    ("How did Kim travel to Russia?", {3}),
+    ("What did Putin say about the sanctions on North Korea?", {9, 10}),
+    ("Did Kim visit the Vostochniy cosmodrome?", {3, 16, 18}),
+    ("أين التقى كيم وبوتين؟", {3, 16, 18}),
+    ("هو كيم راح روسيا ازاي؟", {3}),
+    ("ماذا قال بوتين عن العقوبات على كوريا الشمالية؟", {9, 10}),
+    ("ما المصانع التي سيزورها كيم؟", {8}),
+    ("هل زار كيم جونج اون قاعدة فوستوشني؟", {3, 16, 18}),
+    ("من شارك في المحادثات؟", {4, 14}),
+]
+
+FOLLOW_UPS = [
+    ("Where did Kim and Putin meet?", "And what did Putin say about sanctions?", {9, 10}),
+    ("Who is Ahn Chan-il?", "What did he say about the war in Ukraine?", {21}),
+    ("ماذا قال بوتين عن التعاون العسكري؟", "وماذا قال عن العقوبات؟", {9, 10}),
+    ("أين التقى كيم وبوتين؟", "ومتى كان لقاؤهما السابق؟", {11}),
+]
+
+OFF_TOPIC = [
+    "What is the capital of France?",
+    "What's the weather like in London tomorrow?",
+    "Give me a recipe for pancakes",
+    "ما هي عاصمة فرنسا؟",
+    "من فاز بكأس العالم 2022؟",
+    "كيف أحضر الكنافة؟",
+]
+
+
+@pytest.mark.parametrize(("question", "paragraphs"), REPRESENTATIVE)
+def test_representative_question_gets_its_paragraph_first(e5_retriever, question: str, paragraphs: set[int]) -> None:
+    answer = e5_retriever.ask(question)
+    assert answer.answered
+    assert answer.hits[0].passage.paragraph in paragraphs
+
+
+@pytest.mark.parametrize(("previous", "question", "paragraphs"), FOLLOW_UPS)
+def test_follow_up_is_read_with_the_previous_question(
+    e5_retriever, previous: str, question: str, paragraphs: set[int]
+) -> None:
+    answer = e5_retriever.ask(question, context=previous)
+    assert answer.used_context
+    assert answer.answered
+    assert answer.hits[0].passage.paragraph in paragraphs
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_is_refused_alone_and_after_a_real_question(e5_retriever, question: str) -> None:
+    assert not e5_retriever.ask(question).answered
+    assert not e5_retriever.ask(question, context="Where did Kim and Putin meet?").answered
+
+
+def test_standalone_question_is_not_pulled_towards_the_previous_one(e5_retriever) -> None:
+    answer = e5_retriever.ask("Which factories will Kim visit?", context="What did the White House warn?")
+    assert not answer.used_context
+    assert answer.hits[0].passage.paragraph == 8
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_every_example_question_is_answered(e5_retriever, corpus, language: str) -> None:
+    """The /start buttons and refusal suggestions must themselves get answers."""
+    for example in corpus.documents[0].examples[language]:
+        answer = e5_retriever.ask(example)
+        assert answer.answered, example
+        assert answer.language == language
+
+
+@pytest.mark.parametrize(
+    ("question", "elliptical"),
+    [
+        ("And what did Putin say about sanctions?", True),
+        ("when was that?", True),
+        ("Who else was there?", True),
+        ("ومن حضر؟", True),
+        ("وماذا قال عن ذلك؟", True),
+        ("What is the capital of France?", False),
+        ("Where did Kim and Putin meet?", False),
+        ("ما هي عاصمة فرنسا؟", False),
+        ("وين التقوا الزعيمين؟", False),  # "وين" (where) is not "و" + a question word
+        ("هو كيم راح روسيا ازاي؟", False),  # Egyptian "هو" opens a standalone question
+    ],
+)
+def test_elliptical_questions_are_recognised(question: str, elliptical: bool) -> None:
+    assert is_elliptical(question) is elliptical
+
+
+def test_answer_types(corpus) -> None:
+    assert expected_type("Where did they meet?") == "place"
+    assert expected_type("وين التقوا؟") == "place"
+    assert expected_type("When did they last meet?") == "time"
+    assert expected_type("امتى اتقابلوا؟") == "time"
+    assert expected_type("How long did the talks last?") == "quantity"
+    assert expected_type("What did Putin say?") is None
+    paragraph_3, paragraph_11, paragraph_12 = (corpus.passages[i].views() for i in (2, 10, 11))
+    assert supplies("place", paragraph_3)  # "at the Vostochny space base"
+    assert supplies("time", paragraph_11)  # "in 2019"
+    assert not supplies("place", paragraph_12)
