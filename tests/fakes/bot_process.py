@@ -8,6 +8,7 @@ its log, and start-up that waits until the bot has registered its commands.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -22,6 +23,7 @@ TOKEN = "123456789:AAE-fake_token_for_end_to_end_tests_0123"
 ADMIN_ID = 4242
 RATE_LIMIT = 6  # questions per user per minute in the e2e session bot
 START_TIMEOUT = 90.0
+TRACEBACK = re.compile(r"Traceback|error while handling update")
 
 # Variables from the developer's shell that would change the bot under test.
 _SCRUB = (
@@ -99,6 +101,21 @@ class BotProcess:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         raise AssertionError("no VmRSS line")
+
+
+class LogWatch:
+    """The part of the session bot's log written since the test started."""
+
+    def __init__(self, bot: BotProcess) -> None:
+        self.bot = bot
+        self.start = len(bot.log())
+
+    def text(self) -> str:
+        return self.bot.log()[self.start :]
+
+    def assert_no_traceback(self) -> None:
+        found = TRACEBACK.search(self.text())
+        assert found is None, self.text()[max(0, found.start() - 500) : found.start() + 3000]
 
 
 def start_bot(fake: FakeTelegram, data_dir: Path, workdir: Path, **extra: str) -> BotProcess:

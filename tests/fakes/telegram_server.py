@@ -155,7 +155,7 @@ def hang_fault(seconds: float, *, times: int = 1) -> Fault:
 
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit Telegram counts and offsets entities in."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 class _TelegramHTML(HTMLParser):

@@ -9,18 +9,16 @@ directory (``own_fake``, ``fresh_data``).
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.bot_process import TOKEN, BotProcess, start_bot
+from fakes.bot_process import TOKEN, BotProcess, LogWatch, start_bot
 from fakes.telegram_server import FakeTelegram
 
 POLL_TIMEOUT = "1"  # seconds; getUpdates then times out client-side after 1 + 5 (PTB's read timeout)
 RATE_LIMIT = "1000"
-TRACEBACK = re.compile(r"Traceback|error while handling update")
 
 
 @pytest.fixture(scope="session")
@@ -46,21 +44,6 @@ def rbot(rfake: FakeTelegram, rdata: Path) -> Iterator[BotProcess]:
     rfake.faults.clear()
     code = running.stop()
     assert code == 0, running.log()[-3000:]
-
-
-class LogWatch:
-    """The part of the session bot's log written since the test started."""
-
-    def __init__(self, bot: BotProcess) -> None:
-        self.bot = bot
-        self.start = len(bot.log())
-
-    def text(self) -> str:
-        return self.bot.log()[self.start :]
-
-    def assert_no_traceback(self) -> None:
-        found = TRACEBACK.search(self.text())
-        assert found is None, self.text()[max(0, found.start() - 500) : found.start() + 3000]
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import stat
 import threading
 from pathlib import Path
 
-from conftest import LogWatch
-from fakes.bot_process import ADMIN_ID, TOKEN, BotProcess, start_bot
+from fakes.bot_process import ADMIN_ID, TOKEN, BotProcess, LogWatch, start_bot
 from fakes.telegram_server import FakeTelegram, Reply, error_fault
 
 USERS = 50

@@ -9,8 +9,7 @@ and the bot's error handler must never be reached.
 
 from __future__ import annotations
 
-from conftest import LogWatch
-from fakes.bot_process import BotProcess
+from fakes.bot_process import BotProcess, LogWatch
 from fakes.telegram_server import FakeTelegram
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
