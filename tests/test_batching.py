@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder
+from fakes.embedder import FakeEmbedder
 
 from embeddings.embedders import BatchingEmbedder
 
