@@ -13,6 +13,23 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,}$")
 
 
+# Every environment variable Settings reads (tests and benchmarks clear them all).
+ENV_VARS = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_BASE_URL",
+    "TELEGRAM_POLL_TIMEOUT",
+    "SUMMIT_DATA_DIR",
+    "SUMMIT_SEEDS_DIR",
+    "SUMMIT_EMBEDDER",
+    "SUMMIT_MODEL",
+    "SUMMIT_RATE_LIMIT",
+    "SUMMIT_HISTORY_SIZE",
+    "SUMMIT_API_RATE",
+    "ADMIN_IDS",
+    "LOG_LEVEL",
+)
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message says which and how to fix it."""
 

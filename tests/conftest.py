@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from fakes.embedder import FakeEmbedder
 
+from bot.settings import ENV_VARS
 from embeddings import embedders as embedders_module
 from embeddings.corpus import Corpus, load_corpus
 from embeddings.embedders import Embedder
@@ -30,20 +31,6 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 DOC = "000_54d2f6cd4b201a0d"
 SUMMIT_BOT = REPO / ".venv" / "bin" / "summit-bot"
-
-# Settings the developer's shell might carry into the tests.
-_USER_ENV = (
-    "SUMMIT_DATA_DIR",
-    "SUMMIT_SEEDS_DIR",
-    "SUMMIT_EMBEDDER",
-    "SUMMIT_MODEL",
-    "SUMMIT_RATE_LIMIT",
-    "SUMMIT_HISTORY_SIZE",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_BASE_URL",
-    "ADMIN_IDS",
-    "LOG_LEVEL",
-)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,7 +58,7 @@ def tmp_data(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _USER_ENV:
+    for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SUMMIT_DATA_DIR", str(tmp_data))
     monkeypatch.setenv("SUMMIT_SEEDS_DIR", str(SEEDS))

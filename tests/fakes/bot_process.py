@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.settings import ENV_VARS
 from fakes.telegram_server import FakeTelegram
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,24 +26,9 @@ RATE_LIMIT = 6  # questions per user per minute in the e2e session bot
 START_TIMEOUT = 90.0
 TRACEBACK = re.compile(r"Traceback|error while handling update")
 
-# Variables from the developer's shell that would change the bot under test.
-_SCRUB = (
-    "SUMMIT_DATA_DIR",
-    "SUMMIT_SEEDS_DIR",
-    "SUMMIT_EMBEDDER",
-    "SUMMIT_MODEL",
-    "SUMMIT_RATE_LIMIT",
-    "SUMMIT_HISTORY_SIZE",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_BASE_URL",
-    "TELEGRAM_POLL_TIMEOUT",
-    "ADMIN_IDS",
-    "LOG_LEVEL",
-)
-
 
 def bot_env(fake: FakeTelegram | None, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     env.update(
         SUMMIT_DATA_DIR=str(data_dir),
         SUMMIT_SEEDS_DIR=str(REPO / "seeds"),
