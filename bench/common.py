@@ -15,26 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from bot.settings import ENV_VARS
+
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 BIN = Path(sys.executable).parent
 SUMMIT_BOT = BIN / "summit-bot"
 QUESTIONS = REPO / "eval" / "questions.jsonl"
 TOKEN = "123456789:AAE-fake_token_for_the_benchmark_000000"
-
-# Variables from the developer's shell that would change what is measured.
-_SCRUB = (
-    "SUMMIT_DATA_DIR",
-    "SUMMIT_SEEDS_DIR",
-    "SUMMIT_EMBEDDER",
-    "SUMMIT_MODEL",
-    "SUMMIT_RATE_LIMIT",
-    "SUMMIT_HISTORY_SIZE",
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_BASE_URL",
-    "ADMIN_IDS",
-    "LOG_LEVEL",
-)
 
 
 def summary(samples_s: list[float] | np.ndarray) -> dict[str, float]:
@@ -54,7 +42,7 @@ def summary(samples_s: list[float] | np.ndarray) -> dict[str, float]:
 
 
 def child_env(data_dir: Path | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     env.update(SUMMIT_SEEDS_DIR=str(SEEDS), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     if data_dir is not None:
         env["SUMMIT_DATA_DIR"] = str(data_dir)

@@ -437,19 +437,31 @@ async def lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_text(context, chat.id, text)
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats (admins): questions, refusals and votes."""
+async def admin_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, int, str] | None:
+    """(services, chat id, reply language) when an admin sent this update; otherwise refuse politely.
+
+    Checked on every admin command: ADMIN_IDS is the only source of truth.
+    """
     svc = services(context)
     chat = update.effective_chat
     if chat is None:
-        return
+        return None
     language = chat_language(update, svc)
     if not svc.is_admin(update):
         await send_text(context, chat.id, t(language, "not_admin"))
+        return None
+    return svc, chat.id, language
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats (admins): questions, refusals and votes."""
+    admin = await admin_chat(update, context)
+    if admin is None:
         return
+    svc, chat_id, language = admin
     s = svc.feedback.stats()
     await send_text(
-        context, chat.id, t(language, "stats", questions=s.questions, refusals=s.refusals, up=s.up, down=s.down)
+        context, chat_id, t(language, "stats", questions=s.questions, refusals=s.refusals, up=s.up, down=s.down)
     )
 
 
@@ -457,29 +469,25 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload (admins): re-read seeds/, rebuild the index if it changed, swap the retriever."""
     from .cli import CommandError, open_retriever
 
-    svc = services(context)
-    chat = update.effective_chat
-    if chat is None:
+    admin = await admin_chat(update, context)
+    if admin is None:
         return
-    language = chat_language(update, svc)
-    if not svc.is_admin(update):
-        await send_text(context, chat.id, t(language, "not_admin"))
-        return
+    svc, chat_id, language = admin
     async with svc.reload_lock:  # two admins pressing at once must not build the index twice in parallel
-        await typing(context, chat.id)
+        await typing(context, chat_id)
         try:
             # The loaded model is reused: /reload re-reads seeds/ and the index, not the weights.
             embedder = svc.retriever.embedder
             retriever = await asyncio.to_thread(open_retriever, svc.settings, repair=True, embedder=embedder)
         except CommandError as exc:
             log.warning("reload failed: %s", exc)
-            await send_text(context, chat.id, t(language, "reload_failed", reason=str(exc)))
+            await send_text(context, chat_id, t(language, "reload_failed", reason=str(exc)))
             return
         svc.retriever = retriever  # one assignment: in-flight questions finish on the old one
     log.info("reloaded: %d passages", len(retriever.corpus.passages))
     await send_text(
         context,
-        chat.id,
+        chat_id,
         t(language, "reloaded", documents=len(retriever.corpus.documents), passages=len(retriever.corpus.passages)),
     )
 

@@ -164,7 +164,7 @@ class EvalReport:
 
 
 def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalReport:
-    """Ask every question (without the answer cache) and score the answers."""
+    """Ask every question (bypassing the answer cache) and score the answers."""
     answerable: dict[str, RankStats] = {}
     followup: dict[str, RankStats] = {}
     in_conversation: dict[str, RankStats] = {}
@@ -178,12 +178,12 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
     timings: list[float] = []
     for q in questions:
         started = time.perf_counter()
-        answer = retriever._answer(q.question, k=3, context=q.context, truncated=False)
+        answer = retriever.ask(q.question, k=3, context=q.context, cache=False)
         timings.append((time.perf_counter() - started) * 1000)
         if q.type == "offtopic":
             # Off-topic questions come right after an on-topic one in a chat, too: both count.
             before = pool[q.lang][len(offtopic) % len(pool[q.lang])] if pool.get(q.lang) else None
-            chained = retriever._answer(q.question, k=3, context=before.question, truncated=False) if before else answer
+            chained = retriever.ask(q.question, k=3, context=before.question, cache=False) if before else answer
             refused, total = offtopic.get(q.lang, (0, 0))
             offtopic[q.lang] = (refused + (not answer.answered) + (not chained.answered), total + 2)
             continue
@@ -197,7 +197,7 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
             others = [o for o in pool[q.lang] if not set(o.paragraphs) & set(q.paragraphs)]
             previous = others[len(others) // 2] if others else None
             if previous is not None:
-                chained = retriever._answer(q.question, k=3, context=previous.question, truncated=False)
+                chained = retriever.ask(q.question, k=3, context=previous.question, cache=False)
                 in_conversation.setdefault(q.lang, RankStats()).add(q, chained)
     return EvalReport(
         answerable=answerable,

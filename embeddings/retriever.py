@@ -199,8 +199,11 @@ class Retriever:
 
     # -- public API -------------------------------------------------------------------------
 
-    def ask(self, question: str, *, k: int = 3, context: str | None = None) -> Answer:
-        """Rank passages for ``question``; ``context`` is the previous question of the conversation."""
+    def ask(self, question: str, *, k: int = 3, context: str | None = None, cache: bool = True) -> Answer:
+        """Rank passages for ``question``; ``context`` is the previous question of the conversation.
+
+        ``cache=False`` bypasses the answer cache (evaluation and benchmarks time real work).
+        """
         question = " ".join(question.split())
         if not question:
             raise RetrievalError("the question is empty")
@@ -208,6 +211,8 @@ class Retriever:
         query = question[:MAX_QUESTION_CHARS]
         context = " ".join((context or "").split())[:MAX_QUESTION_CHARS] or None
         key = (query, context, k)
+        if not cache:
+            return replace(self._answer(query, k=k, context=context, truncated=truncated), question=question)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None:

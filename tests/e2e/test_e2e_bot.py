@@ -273,6 +273,7 @@ def test_stats_and_reload_are_for_admins_only(tg: FakeTelegram) -> None:
     assert ask(stranger, "/stats").text == refusal
     assert ask(stranger, "/reload").text == refusal
     admin = tg.private_chat(user_id=ADMIN_ID)
+    assert paragraph(ask(admin, "Which factories will Kim visit?")) == 8  # so /stats has something to count
     stats = ask(admin, "/stats").text
     assert re.fullmatch(r"Questions: \d+\nNot answered: \d+\nVotes: 👍 \d+ · 👎 \d+", stats)
     assert int(re.search(r"Questions: (\d+)", stats)[1]) >= 1
