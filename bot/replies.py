@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from embeddings.corpus import Corpus, Passage
 from embeddings.retriever import Answer, Hit
@@ -18,13 +17,6 @@ from .messages import t
 
 TELEGRAM_LIMIT = 4096
 Segment = tuple[str, bool]
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """An example question offered as a button."""
-
-    text: str
 
 
 def paragraph_segments(passage: Passage, language: str, highlight: str) -> list[Segment]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,28 +61,12 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25()
         # bm25s rejects an empty vocabulary; a placeholder keeps every row addressable.
         self._bm25.index([doc or ["\x00"] for doc in documents], show_progress=False)
-        df: dict[str, int] = {}
-        for doc in documents:
-            for term in set(doc):
-                df[term] = df.get(term, 0) + 1
-        self._idf = {t: math.log(1 + (self._size - n + 0.5) / (n + 0.5)) for t, n in df.items()}
-        self._documents = [set(doc) for doc in documents]
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for the query terms (zeros when nothing matches)."""
-        known = [t for t in query_terms if t in self._idf]
-        if not known:
-            return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
-
-    def coverage(self, query_terms: list[str], row: int) -> float:
-        """Share of the query's idf mass found in passage ``row`` (0..1); unknown terms count as misses."""
         if not query_terms:
-            return 0.0
-        unseen_idf = math.log(1 + (self._size + 0.5) / 0.5)  # idf of a term in no passage
-        weights = {t: self._idf.get(t, unseen_idf) for t in set(query_terms)}
-        found = sum(w for t, w in weights.items() if t in self._documents[row])
-        return found / sum(weights.values())
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float32)
 
 
 def build_lexical(corpus: Corpus) -> dict[str, LexicalIndex]:
