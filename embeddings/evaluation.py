@@ -11,7 +11,7 @@ import json
 import statistics
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .retriever import Answer, Retriever
@@ -210,4 +210,4 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
     )
 
 
-__all__ = ["EvalQuestion", "EvalReport", "asdict", "evaluate", "load_questions"]
+__all__ = ["EvalQuestion", "EvalReport", "evaluate", "load_questions"]

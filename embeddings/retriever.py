@@ -6,12 +6,14 @@ can ablate them (see docs/retrieval.md):
 1. detect the question's language; fold an elliptical follow-up into the
    previous question of the conversation;
 2. dense scores per passage from the paragraph *in the question's language*
-   (the English translation for English questions) and its best sentence;
+   (the English translation for English questions), mixed with its other-language
+   view, each blended with its best sentence;
 3. BM25 over normalised, stemmed words of the same language view;
-4. weighted fusion of both into one ranking;
-5. refusal: answered only when the top passage stands out from the rest of the
-   corpus (a relative threshold, since e5 cosines bunch together) or shares
-   enough rare words with the question.
+4. z-score fusion of both into one ranking, plus a small bonus for passages that
+   hold the kind of answer asked for (place, time, quantity);
+5. refusal: answered only when the best cosine, plus how far it stands out from
+   the corpus median (e5 cosines bunch together), plus capped BM25 evidence,
+   reaches a threshold.
 """
 
 from __future__ import annotations
