@@ -178,6 +178,8 @@ class Retriever:
         self._cache: OrderedDict[tuple[str, str | None, int], Answer] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._type_flags: dict[str, np.ndarray] = {}
+        # Stemmed words of each sentence, filled on first use: highlighting must not re-stem per question.
+        self._sentence_terms: dict[tuple[int, str], tuple[frozenset[str], ...]] = {}
 
     @classmethod
     def open(
@@ -352,8 +354,12 @@ class Retriever:
                 out[language] = sentences[0]
                 continue
 
-            def score(n: int, ids: list[int] = ids, sentences: tuple[str, ...] = sentences) -> float:
-                overlap = len(wanted & set(terms(sentences[n]))) / (len(wanted) or 1)
+            words = self._sentence_terms.get((passage, language))
+            if words is None:
+                words = self._sentence_terms[(passage, language)] = tuple(frozenset(terms(x)) for x in sentences)
+
+            def score(n: int, ids: list[int] = ids, words: tuple[frozenset[str], ...] = words) -> float:
+                overlap = len(wanted & words[n]) / (len(wanted) or 1)
                 return unit_scores.get(ids[n + 1], 0.0) + 0.1 * overlap
 
             out[language] = sentences[max(range(len(sentences)), key=score)]
