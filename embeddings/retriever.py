@@ -19,6 +19,7 @@ can ablate them (see docs/retrieval.md):
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,14 @@ _ANAPHORA = frozenset(
 _AR_QUESTION_WORDS = frozenset(
     normalise(w)
     for w in "ماذا من متى أين كيف هل لماذا كم ما إمتى امتى ليش شو ايه إيه مين وين فين ازاي إزاي بعدين".split()
+)
+
+# A demonstrative before a noun that names something said before ("that city", "the same day"),
+# or "in return" ("بالمقابل"). Bare "that"/"this" open standalone questions too, and "this
+# summit/visit" names the article's own subject, so only these nouns count.
+_POINTING_BACK = re.compile(
+    r"\b(that|this|those|these|the same) (city|country|place|man|person|leader|day|year|time)s?\b"
+    r"|\bin (return|exchange)\b|\bبالمقابل\b|\bفي المقابل\b"
 )
 
 
@@ -146,14 +155,20 @@ class Answer:
 
 def is_elliptical(question: str) -> bool:
     """Whether a question leans on the previous one: opens with "and", points back, or has no topic."""
-    words = normalise(question).split()
+    text = normalise(question)
+    words = text.split()
     if not words:
         return False
     first = words[0]
     if first in ("and", "so", "also", "و", "ف") or first in _ANAPHORA:
         return True
-    # Arabic glues "and" to the next word: "ومن", "وماذا", "وإمتى".
-    if first[:1] in ("و", "ف") and first[1:] in _AR_QUESTION_WORDS:
+    # Arabic glues "and" to the next word, and a preposition may sit between them:
+    # "ومن", "وماذا", "وإمتى", "وبماذا" (and with what), "ولماذا".
+    if first[:1] in ("و", "ف") and (
+        first[1:] in _AR_QUESTION_WORDS or (first[1:2] in ("ب", "ل", "ك") and first[2:] in _AR_QUESTION_WORDS)
+    ):
+        return True
+    if _POINTING_BACK.search(text):
         return True
     return len(terms(question)) <= 1 or any(w in _ANAPHORA for w in words)
 

@@ -32,6 +32,7 @@ FOLLOW_UPS = [
     ("Who is Ahn Chan-il?", "What did he say about the war in Ukraine?", {21}),
     ("ماذا قال بوتين عن التعاون العسكري؟", "وماذا قال عن العقوبات؟", {9, 10}),
     ("أين التقى كيم وبوتين؟", "ومتى كان لقاؤهما السابق؟", {11}),
+    ("كيف وصف كيم القمة مع بوتين؟", "وبماذا وعد روسيا؟", {12, 13}),
 ]
 
 OFF_TOPIC = [
@@ -90,6 +91,13 @@ def test_every_example_question_is_answered(e5_retriever, corpus, language: str)
         ("Who else was there?", True),
         ("ومن حضر؟", True),
         ("وماذا قال عن ذلك؟", True),
+        ("وبماذا وعد روسيا؟", True),  # "and" + "with" glued to "what"
+        ("ولماذا هي معاقبة دوليا؟", True),
+        ("وبيونغ يانغ شو بدها بالمقابل؟", True),  # "in return" points back
+        ("Was Kim ever in that city before?", True),
+        ("What did Pyongyang get in return?", True),
+        ("What did Putin say about this summit?", False),  # the article's own subject
+        ("وزير الدفاع الروسي حضر المحادثات؟", False),  # a word that merely starts with و
         ("What is the capital of France?", False),
         ("Where did Kim and Putin meet?", False),
         ("ما هي عاصمة فرنسا؟", False),
