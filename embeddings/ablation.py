@@ -9,7 +9,9 @@ from .evaluation import EvalQuestion, evaluate
 from .retriever import RetrievalConfig, Retriever
 
 _FULL = RetrievalConfig()
-_PLAIN = replace(_FULL, translation_views=False, sentence_scoring=False, lexical=False, follow_ups=False)
+_PLAIN = replace(
+    _FULL, translation_views=False, sentence_scoring=False, lexical=False, spelling=False, follow_ups=False
+)
 
 # Cumulative: each row adds one technique to the row above it.
 STEPS: list[tuple[str, RetrievalConfig]] = [
@@ -17,8 +19,9 @@ STEPS: list[tuple[str, RetrievalConfig]] = [
     ("+ question-language view", replace(_PLAIN, translation_views=True, cross_view_weight=0.0)),
     ("+ other-language view mixed in", replace(_PLAIN, translation_views=True)),
     ("+ best-sentence scoring", replace(_PLAIN, translation_views=True, sentence_scoring=True)),
-    ("+ BM25 fusion", replace(_FULL, answer_type_weight=0.0, follow_ups=False)),
-    ("+ answer-type bonus", replace(_FULL, follow_ups=False)),
+    ("+ BM25 fusion", replace(_FULL, answer_type_weight=0.0, spelling=False, follow_ups=False)),
+    ("+ answer-type bonus", replace(_FULL, spelling=False, follow_ups=False)),
+    ("+ corpus spelling of names", replace(_FULL, follow_ups=False)),
     ("+ follow-up context (full)", _FULL),
 ]
 

@@ -34,6 +34,7 @@ from .embedders import Embedder
 from .language import Language, detect_language
 from .lexical import LexicalIndex, build_lexical, terms
 from .normalize import normalise
+from .spelling import Speller
 from .store import LoadedIndex, Unit, open_index
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class RetrievalConfig:
     lexical: bool = True  # BM25 evidence fused with the dense score
     lexical_weight: float = 0.4  # BM25 z-score weight relative to the dense z-score
     answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/number)
+    spelling: bool = True  # rewrite words the corpus spells differently (Shoygu -> Shoigu) before retrieval
     follow_ups: bool = True  # fold elliptical questions into the previous one
     context_weight: float = 0.5  # weight of the previous question's vector in a follow-up
     # Refusal. relevance = best dense cosine + margin_weight * (best - corpus median)
@@ -182,10 +184,13 @@ class Retriever:
     index: LoadedIndex
     config: RetrievalConfig = field(default_factory=RetrievalConfig)
     lexical: dict[str, LexicalIndex] = field(default_factory=dict)
+    speller: Speller | None = None
 
     def __post_init__(self) -> None:
         if not self.lexical:
             self.lexical = build_lexical(self.corpus)
+        if self.speller is None:
+            self.speller = Speller.from_texts(text for p in self.corpus.passages for text in p.views().values())
         # unit id -> position, and per passage: language -> [paragraph unit, sentence units...]
         self._units_of: list[dict[str, list[int]]] = [{} for _ in self.corpus.passages]
         for uid, unit in enumerate(self.index.units):
@@ -249,6 +254,9 @@ class Retriever:
 
     def _answer(self, query: str, *, k: int, context: str | None, truncated: bool) -> Answer:
         cfg = self.config
+        if cfg.spelling and self.speller is not None:
+            query = self.speller.correct(query)
+            context = self.speller.correct(context) if context else context
         language: Language = detect_language(query)
         use_context = bool(cfg.follow_ups and context and is_elliptical(query))
         if use_context:

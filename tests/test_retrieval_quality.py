@@ -25,6 +25,10 @@ REPRESENTATIVE = [
     ("ما المصانع التي سيزورها كيم؟", {8}),
     ("هل زار كيم جونج اون قاعدة فوستوشني؟", {3, 16, 18}),
     ("من شارك في المحادثات؟", {4, 14}),
+    # Names spelled unlike the article (Shoigu, شويغو, Vostochny) are read as the article spells them.
+    ("Was Shoygu at the talks?", {14}),
+    ("هل حضر شويجو المحادثات؟", {14}),
+    ("what did the leaders do at the Vostochniy cosmodrome", {3}),
 ]
 
 FOLLOW_UPS = [

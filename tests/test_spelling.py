@@ -1,0 +1,65 @@
+"""Question words spelled differently from the article are read as the article spells them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from embeddings.spelling import Speller
+
+ARTICLE = [
+    "Russian Defence Minister Sergei Shoigu took part in the talks at the Vostochny space base.",
+    "Kim Jong Un visited Vladivostok in 2019. Pyongyang remains isolated.",
+    "وشارك وزير الدفاع الروسي سيرغي شويغو في المحادثات في قاعدة فوستوشني الفضائية.",
+    "زار كيم جونغ أون فلاديفوستوك عام 2019. بيونغ يانغ معزولة.",
+]
+
+
+@pytest.fixture(scope="module")
+def speller() -> Speller:
+    return Speller.from_texts(ARTICLE)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Was Shoygu at the talks?", "Was Shoigu at the talks?"),
+        ("what happened at the Vostochniy cosmodrome", "what happened at the Vostochny cosmodrome"),
+        ("Kim's trip to vladivostock", "Kim's trip to Vladivostok"),
+        ("a toast to pyong yang", "a toast to Pyongyang"),
+        ("هل حضر شويجو المحادثات؟", "هل حضر شويغو المحادثات؟"),
+        ("هل شارك سيرجي في المحادثات", "هل شارك سيرغي في المحادثات"),
+        ("رحلة كيم جونج أون إلى فلاديفستوك", "رحلة كيم جونغ أون إلى فلاديفوستوك"),
+        ("بيونج يانج", "بيونغ يانغ"),
+    ],
+)
+def test_variant_spellings_of_names_become_the_articles(speller: Speller, question: str, expected: str) -> None:
+    assert speller.correct(question) == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of France?",  # nothing close in the article
+        "How many times did they meet?",  # "times" is one letter from no article word of its length
+        "وين التقوا الزعيمين؟",
+        "شو بدها بيونغ يانغ؟",  # "بدها" (dialect: she wants) is short: only an exact skeleton may match
+        "اللي حضروا المحادثات مين؟",  # the dialect "اللي" keeps its two lams
+    ],
+)
+def test_ordinary_words_are_left_alone(speller: Speller, question: str) -> None:
+    assert speller.correct(question) == question
+
+
+@given(st.lists(st.sampled_from(" ".join(ARTICLE).split()), max_size=12))
+def test_text_in_the_articles_own_words_is_unchanged(words: list[str]) -> None:
+    text = " ".join(words)
+    assert Speller.from_texts(ARTICLE).correct(text) == text
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_corrected_without_error_and_correcting_twice_changes_nothing(text: str) -> None:
+    speller = Speller.from_texts(ARTICLE)
+    once = speller.correct(text)
+    assert speller.correct(once) == once
