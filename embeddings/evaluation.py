@@ -101,6 +101,7 @@ class EvalReport:
     answerable: dict[str, RankStats]
     followup: dict[str, RankStats]
     in_conversation: dict[str, RankStats]  # answerable, asked right after an unrelated question
+    by_kind: dict[tuple[str, str], RankStats]  # (language, kind) -> answerable questions of that kind
     offtopic: dict[str, tuple[int, int]]  # language -> (refused, asked): each alone and after a real question
     refused_answerable: int
     total_answerable: int
@@ -121,6 +122,10 @@ class EvalReport:
             "answerable": {lang: s.row() for lang, s in self.answerable.items()},
             "followup": {lang: s.row() for lang, s in self.followup.items()},
             "in_conversation": {lang: s.row() for lang, s in self.in_conversation.items()},
+            "by_kind": {
+                lang: {kind: s.row() for (lang_, kind), s in sorted(self.by_kind.items()) if lang_ == lang}
+                for lang in sorted({lang for lang, _ in self.by_kind})
+            },
             "offtopic": {
                 lang: {"refused": r, "n": t, "recall": round(r / (t or 1), 3)} for lang, (r, t) in self.offtopic.items()
             },
@@ -148,6 +153,11 @@ class EvalReport:
                     f"| {name} | {lang} | {r['n']} | {r['recall@1']:.3f} | {r['recall@3']:.3f} "
                     f"| {r['mrr']:.3f} | {r['answered']:.3f} |"
                 )
+        if self.by_kind:
+            lines += ["", "| answerable, by kind | lang | n | Recall@1 | Recall@3 |", "|---|---|---:|---:|---:|"]
+            for (lang, kind), stats in sorted(self.by_kind.items()):
+                r = stats.row()
+                lines.append(f"| {kind} | {lang} | {r['n']} | {r['recall@1']:.3f} | {r['recall@3']:.3f} |")
         lines.append("")
         lines.append("| off-topic | lang | n | refused |")
         lines.append("|---|---|---:|---:|")
@@ -168,6 +178,7 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
     answerable: dict[str, RankStats] = {}
     followup: dict[str, RankStats] = {}
     in_conversation: dict[str, RankStats] = {}
+    by_kind: dict[tuple[str, str], RankStats] = {}
     questions = list(questions)
     pool: dict[str, list[EvalQuestion]] = {}
     for q in questions:
@@ -191,6 +202,8 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
         group.setdefault(q.lang, RankStats()).add(q, answer)
         total_answerable += 1
         refused_answerable += not answer.answered
+        if q.type == "answerable" and q.kind:
+            by_kind.setdefault((q.lang, q.kind), RankStats()).add(q, answer)
         if q.type == "answerable":
             # In a chat every question has a predecessor; a standalone question must not
             # be dragged towards it. Ask it after an answerable question about another paragraph.
@@ -203,6 +216,7 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
         answerable=answerable,
         followup=followup,
         in_conversation=in_conversation,
+        by_kind=by_kind,
         offtopic=offtopic,
         refused_answerable=refused_answerable,
         total_answerable=total_answerable,

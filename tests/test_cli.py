@@ -153,7 +153,8 @@ def test_stdin_plain_text_mode(real_cli) -> None:
 @pytest.fixture
 def small_question_set(tmp_path: Path) -> Path:
     rows = [
-        {"id": "en-1", "type": "answerable", "lang": "en", "question": EN_QUESTION, "paragraphs": [17]},
+        {"id": "en-1", "type": "answerable", "lang": "en", "question": EN_QUESTION, "paragraphs": [17],
+         "kind": "direct"},
         {"id": "en-2", "type": "answerable", "lang": "en", "question": "What did the White House warn?",
          "paragraphs": [22]},
         {"id": "ar-1", "type": "answerable", "lang": "ar", "question": AR_QUESTION, "paragraphs": [17]},
@@ -179,6 +180,9 @@ def test_eval_json_metrics_per_language_and_refusal(real_cli, small_question_set
         assert report["offtopic"][language]["n"] >= 1
         assert report["offtopic"][language]["refused"] == report["offtopic"][language]["n"]
     assert report["refusal"]["precision"] == 1.0 and report["refusal"]["recall"] == 1.0
+    # Questions that say what kind they are (direct, paraphrase, dialect, spelling) are also scored by kind.
+    direct = {"n": 1, "recall@1": 1.0, "recall@3": 1.0, "mrr": 1.0, "answered": 1.0}
+    assert report["by_kind"] == {"en": {"direct": direct}}
 
 
 def test_eval_table(real_cli, small_question_set: Path) -> None:
@@ -186,6 +190,7 @@ def test_eval_table(real_cli, small_question_set: Path) -> None:
     assert result.code == 0
     assert "Recall@1" in result.out and "Recall@3" in result.out and "MRR" in result.out
     assert "Refusal precision" in result.out and "| answerable | ar | 2 |" in result.out
+    assert "| direct | en | 1 | 1.000 | 1.000 |" in result.out
 
 
 def test_project_question_set_loads() -> None:
