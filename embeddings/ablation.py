@@ -10,8 +10,15 @@ from .retriever import RetrievalConfig, Retriever
 
 _FULL = RetrievalConfig()
 _PLAIN = replace(
-    _FULL, translation_views=False, sentence_scoring=False, lexical=False, spelling=False, follow_ups=False
+    _FULL,
+    translation_views=False,
+    sentence_scoring=False,
+    lexical=False,
+    spelling=False,
+    attribute_check=False,
+    follow_ups=False,
 )
+_NO_FOLLOW_UPS = replace(_FULL, follow_ups=False)
 
 # Cumulative: each row adds one technique to the row above it.
 STEPS: list[tuple[str, RetrievalConfig]] = [
@@ -19,9 +26,10 @@ STEPS: list[tuple[str, RetrievalConfig]] = [
     ("+ question-language view", replace(_PLAIN, translation_views=True, cross_view_weight=0.0)),
     ("+ other-language view mixed in", replace(_PLAIN, translation_views=True)),
     ("+ best-sentence scoring", replace(_PLAIN, translation_views=True, sentence_scoring=True)),
-    ("+ BM25 fusion", replace(_FULL, answer_type_weight=0.0, spelling=False, follow_ups=False)),
-    ("+ answer-type bonus", replace(_FULL, spelling=False, follow_ups=False)),
-    ("+ corpus spelling of names", replace(_FULL, follow_ups=False)),
+    ("+ BM25 fusion", replace(_NO_FOLLOW_UPS, answer_type_weight=0.0, spelling=False, attribute_check=False)),
+    ("+ answer-type bonus", replace(_NO_FOLLOW_UPS, spelling=False, attribute_check=False)),
+    ("+ corpus spelling of names", replace(_NO_FOLLOW_UPS, attribute_check=False)),
+    ("+ asked-for fact check (age, birth...)", _NO_FOLLOW_UPS),
     ("+ follow-up context (full)", _FULL),
 ]
 

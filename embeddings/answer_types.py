@@ -1,4 +1,8 @@
-"""Expected answer types (place, time, quantity) and whether a passage can supply one.
+"""What kind of answer a question wants, and whether a passage can give it.
+
+Two uses: answer types (place, time, quantity) lift the passages that hold one in the
+ranking; asked-for facts (age, birth, population, weather, distance, founding) decide
+refusal, because a passage about the right person that never states the fact cannot answer.
 
 Classic factoid-QA evidence: "Where did they meet?" wants a paragraph that names a
 place, "When...?" one with a date or time. Dense models match the *topic* of a
@@ -70,3 +74,61 @@ def supplies(kind: AnswerType, views: dict[str, str]) -> bool:
         if kind == "quantity" and _QUANTITY.search(folded):
             return True
     return False
+
+
+# Facts about a person or place that users ask for but a news report seldom states: an age, a
+# birth date, a population, the weather, a distance, when something was built. Dense similarity
+# cannot tell "How old is Kim Jong Un?" from a real question about Kim (the name dominates), so
+# such a question is answered only when some passage of the corpus states that kind of fact.
+# Each entry: (what in a question asks for it, what in a passage states it), over normalised text.
+Attribute = Literal["age", "birth", "population", "weather", "distance", "founding"]
+_ATTRIBUTES: dict[Attribute, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "age": (
+        re.compile(r"\bhow old\b|\b(his|her|their) age\b|\bage of\b|\bكم عمر|\bعمره\b|\bعمرها\b|\bسنه كام\b"),
+        re.compile(r"\b\d{1,3} years? old\b|\b\d{1,3} year old\b|\baged \d|\bمن العمر\b|\b\d{1,3} عاما\b"),
+    ),
+    "birth": (
+        re.compile(r"\bborn\b|\bbirth(day|date|place)?\b|\bولد\b|\bولادته\b|\bميلاده\b|\bمواليد\b|\bتاريخ ميلاد"),
+        re.compile(r"\bborn\b|\bbirth\b|\bولد\b|\bمولود\b|\bمواليد\b|\bميلاد"),
+    ),
+    "population": (
+        re.compile(r"\bpopulation\b|\bhow many people live\b|\bسكان\b|\bعدد السكان\b"),
+        re.compile(r"\bpopulation\b|\binhabitants\b|\bresidents\b|\bسكان\b|\bنسمه\b"),
+    ),
+    "weather": (
+        re.compile(r"\bweather\b|\btemperature\b|\bforecast\b|\bالطقس\b|\bالجو\b|\bدرجه الحراره\b"),
+        re.compile(r"\bweather\b|\btemperature\b|\bdegrees\b|\bالطقس\b|\bدرجه الحراره\b|\bدرجات\b"),
+    ),
+    "distance": (
+        re.compile(
+            r"\bhow far\b|\bdistance\b|\bkilomet|\bhow many (km|miles)\b"
+            r"|\bالمسافه\b|\bكم كيلو|\bكم يبعد|\bكم تبعد"
+        ),
+        re.compile(r"\bkilomet|\bkm\b|\bmiles?\b|\bكيلومتر|\bكلم\b|\bميل\b"),
+    ),
+    "founding": (
+        re.compile(
+            r"\bwhen (was|were|did) .*\b(founded|established|built|opened|created|inaugurated"
+            r"|found|establish|build|open)\b"
+            r"|\bمتي (تاسس|تاسست|انشئ|انشئت|بني|بنيت|افتتح|افتتحت)"
+        ),
+        re.compile(
+            r"\b(founded|established|inaugurated|opened in|built in)\b|\b(تاسس|تاسست|انشئ|انشئت|افتتح|افتتحت)\b"
+        ),
+    ),
+}
+
+
+def asked_attribute(question: str) -> Attribute | None:
+    """The kind of fact (age, birth, population...) a question asks for, if it is one of those."""
+    text = normalise(question)
+    for attribute, (asks, _) in _ATTRIBUTES.items():
+        if asks.search(text):
+            return attribute
+    return None
+
+
+def states(attribute: Attribute, views: dict[str, str]) -> bool:
+    """Whether any language view of a passage states a fact of this kind."""
+    pattern = _ATTRIBUTES[attribute][1]
+    return any(pattern.search(normalise(text)) for text in views.values())

@@ -3,8 +3,8 @@
 The steps, each switchable in :class:`RetrievalConfig` so ``summit-bot eval``
 can ablate them (see docs/retrieval.md):
 
-1. detect the question's language; fold an elliptical follow-up into the
-   previous question of the conversation;
+1. rewrite names spelled unlike the article (Shoygu -> Shoigu); detect the
+   question's language; fold an elliptical follow-up into the previous question;
 2. dense scores per passage from the paragraph *in the question's language*
    (the English translation for English questions), mixed with its other-language
    view, each blended with its best sentence;
@@ -13,7 +13,8 @@ can ablate them (see docs/retrieval.md):
    hold the kind of answer asked for (place, time, quantity);
 5. refusal: answered only when the best cosine, plus how far it stands out from
    the corpus median (e5 cosines bunch together), plus capped BM25 evidence,
-   reaches a threshold.
+   reaches a threshold, and, for a question asking for a fact such as an age or a
+   birth date, when one of the top passages states such a fact.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .answer_types import AnswerType, expected_type, supplies
+from .answer_types import AnswerType, Attribute, asked_attribute, expected_type, states, supplies
 from .corpus import Corpus, Passage, load_corpus
 from .embedders import Embedder
 from .language import Language, detect_language
@@ -85,6 +86,7 @@ class RetrievalConfig:
     lexical_weight: float = 0.4  # BM25 z-score weight relative to the dense z-score
     answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/number)
     spelling: bool = True  # rewrite words the corpus spells differently (Shoygu -> Shoigu) before retrieval
+    attribute_check: bool = True  # "How old is...?" needs a passage that states an age (answer_types.py)
     follow_ups: bool = True  # fold elliptical questions into the previous one
     context_weight: float = 0.5  # weight of the previous question's vector in a follow-up
     # Refusal. relevance = best dense cosine + margin_weight * (best - corpus median)
@@ -198,6 +200,7 @@ class Retriever:
         self._cache: OrderedDict[tuple[str, str | None, int], Answer] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._type_flags: dict[str, np.ndarray] = {}
+        self._attribute_flags: dict[str, np.ndarray] = {}
         # Stemmed words of each sentence, filled on first use: highlighting must not re-stem per question.
         self._sentence_terms: dict[tuple[int, str], tuple[frozenset[str], ...]] = {}
 
@@ -284,7 +287,8 @@ class Retriever:
         if kind is not None:
             fused = fused + cfg.answer_type_weight * self._supplies(kind)[candidates]
 
-        order = np.argsort(-fused, kind="stable")[: max(1, k)]
+        ranked = np.argsort(-fused, kind="stable")
+        order = ranked[: max(1, k)]
         best = float(dense.max())
         relevance = (
             best
@@ -293,6 +297,9 @@ class Retriever:
         )
         threshold = cfg.min_relevance_ar if language == "ar" else cfg.min_relevance
         answered = relevance >= threshold
+        attribute = asked_attribute(query) if cfg.attribute_check else None
+        if attribute is not None and not any(self._states(attribute)[candidates[i]] for i in ranked[:3]):
+            answered = False  # about the right person or place, but the article never gives that fact
         confidence = "low"
         if answered:
             confidence = "high" if relevance >= threshold + cfg.high_confidence else "medium"
@@ -323,6 +330,14 @@ class Retriever:
         if flags is None:
             flags = np.array([supplies(kind, p.views()) for p in self.corpus.passages], dtype=np.float32)
             self._type_flags[kind] = flags
+        return flags
+
+    def _states(self, attribute: Attribute) -> np.ndarray:
+        """True for passages that state a fact of this kind (an age, a population...), computed once."""
+        flags = self._attribute_flags.get(attribute)
+        if flags is None:
+            flags = np.array([states(attribute, p.views()) for p in self.corpus.passages], dtype=bool)
+            self._attribute_flags[attribute] = flags
         return flags
 
     def _unit_scores(self, vector: np.ndarray) -> dict[int, float]:

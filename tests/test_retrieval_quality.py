@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from embeddings.answer_types import expected_type, supplies
+from embeddings.answer_types import asked_attribute, expected_type, states, supplies
 from embeddings.retriever import is_elliptical
 
 pytestmark = pytest.mark.slow
@@ -46,6 +46,12 @@ OFF_TOPIC = [
     "ما هي عاصمة فرنسا؟",
     "من فاز بكأس العالم 2022؟",
     "كيف أحضر الكنافة؟",
+    # About the article's people and places, but asking for facts it never gives.
+    "How old is Kim Jong Un?",
+    "When was Sergei Lavrov born?",
+    "What is the population of Vladivostok?",
+    "كم عمر بوتين؟",
+    "كيف حالة الطقس في موسكو اليوم؟",
 ]
 
 
@@ -124,3 +130,24 @@ def test_answer_types(corpus) -> None:
     assert supplies("place", paragraph_3)  # "at the Vostochny space base"
     assert supplies("time", paragraph_11)  # "in 2019"
     assert not supplies("place", paragraph_12)
+
+
+def test_facts_a_question_asks_for_and_passages_that_state_them() -> None:
+    assert asked_attribute("How old is Kim Jong Un?") == "age"
+    assert asked_attribute("متى ولد كيم جونغ أون؟") == "birth"
+    assert asked_attribute("كم عدد سكان موسكو؟") == "population"
+    assert asked_attribute("When was the Vostochny cosmodrome built?") == "founding"
+    assert asked_attribute("Could Russia help North Korea build satellites?") is None
+    assert asked_attribute("Who is Ahn Chan-il?") is None
+    assert states("age", {"en": "Kim, 39 years old, arrived by train."})
+    assert states("age", {"ar": "وصل كيم البالغ من العمر 39 عاما بالقطار"})
+    assert states("population", {"en": "Vladivostok, a port of 600,000 inhabitants"})
+    assert not states("age", {"en": "It is his first trip abroad since the start of the Covid-19 pandemic."})
+
+
+def test_a_real_question_about_a_person_is_still_answered(e5_retriever) -> None:
+    """The attribute check refuses "How old is Kim?", not every question about Kim."""
+    for question, paragraph in [("Who is Ahn Chan-il?", 20), ("Did Lavrov attend the talks?", 14)]:
+        answer = e5_retriever.ask(question)
+        assert answer.answered, question
+        assert answer.hits[0].passage.paragraph == paragraph
