@@ -205,6 +205,18 @@ def test_project_question_set_loads() -> None:
     assert all(1 <= p <= 22 for q in questions for p in q.paragraphs)
 
 
+def test_blind_question_set_loads() -> None:
+    """eval/holdout.jsonl (written without seeing the tuned set) has the same format and covers every paragraph."""
+    from bot.cli import DEFAULT_QUESTIONS
+    from embeddings.evaluation import load_questions
+
+    questions = load_questions(DEFAULT_QUESTIONS.with_name("holdout.jsonl"))
+    for lang in ("ar", "en"):
+        answerable = [q for q in questions if q.type == "answerable" and q.lang == lang]
+        assert {p for q in answerable for p in q.paragraphs} == set(range(1, 23))
+        assert sum(q.type == "followup" and q.lang == lang for q in questions) >= 10
+
+
 def test_eval_bad_question_file_is_exit_2(real_cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n', encoding="utf-8")
