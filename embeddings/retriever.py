@@ -52,13 +52,15 @@ _ANAPHORA = frozenset(
     normalise(w)
     for w in """
     he she it they them him her his its their theirs there then else
-    ذلك تلك هناك حينها وقتها عنه عنها عنهم فيه فيها منه منها ده دول هيك كمان برضه بعدين
+    ذلك تلك هناك حينها وقتها عنه عنها عنهم فيه فيها منه منها ده دول هيك كمان برضه بعدين بعدها بعده قبلها قبله
     """.split()
 )
 # Question words that, glued to a leading "and" (و/ف), open an Arabic follow-up: "ومن حضر؟".
 _AR_QUESTION_WORDS = frozenset(
     normalise(w)
-    for w in "ماذا من متى أين كيف هل لماذا كم ما إمتى امتى ليش شو ايه إيه مين وين فين ازاي إزاي بعدين".split()
+    for w in """
+    ماذا من متى أين كيف هل لماذا كم ما إمتى امتى ليش ليه شو ايه إيه ايش وش شنو مين منو وين فين ازاي إزاي بعدين
+    """.split()
 )
 
 # A demonstrative before a noun that names something said before ("that city", "the same day"),
@@ -169,12 +171,30 @@ def is_elliptical(question: str) -> bool:
     # Arabic glues "and" to the next word, and a preposition may sit between them:
     # "ومن", "وماذا", "وإمتى", "وبماذا" (and with what), "ولماذا".
     if first[:1] in ("و", "ف") and (
-        first[1:] in _AR_QUESTION_WORDS or (first[1:2] in ("ب", "ل", "ك") and first[2:] in _AR_QUESTION_WORDS)
+        first[1:] in _AR_QUESTION_WORDS
+        or first[1:] in _ANAPHORA  # "وبعدها" (and after that)
+        or (first[1:2] in ("ب", "ل", "ك") and first[2:] in _AR_QUESTION_WORDS)
     ):
         return True
     if _POINTING_BACK.search(text):
         return True
-    return len(terms(question)) <= 1 or any(w in _ANAPHORA for w in words)
+    return len(terms(question)) <= 1 or _leading_anaphor(words)
+
+
+# A pronoun points back to the previous turn only when the question has not yet named anyone
+# it could stand for: "What did he say next?", "How long did they last?" (within the first
+# four words), not "Did Kim and Putin speak privately, without their teams?" or "Who stood
+# around Putin when he raised a toast?". Measured on both question sets: the old rule (any
+# pronoun anywhere) read 21 standalone questions as follow-ups and pulled some off their paragraph.
+_ANAPHOR_WINDOW = 5
+_EXISTENTIAL = frozenset({"is", "was", "are", "were", "will"})  # "is there ...?" asks whether something exists
+
+
+def _leading_anaphor(words: list[str]) -> bool:
+    for i, word in enumerate(words[:_ANAPHOR_WINDOW]):
+        if word in _ANAPHORA and not (word == "there" and i > 0 and words[i - 1] in _EXISTENTIAL):
+            return True
+    return False
 
 
 @dataclass

@@ -108,6 +108,13 @@ def test_every_example_question_is_answered(e5_retriever, corpus, language: str)
         ("What did Pyongyang get in return?", True),
         ("What did Putin say about this summit?", False),  # the article's own subject
         ("وزير الدفاع الروسي حضر المحادثات؟", False),  # a word that merely starts with و
+        ("وبعدها شو عملوا؟", True),  # "and after that"
+        ("وليه محتاجين مساعدة؟", True),  # Egyptian "and why"
+        ("What did he say next?", True),
+        # A pronoun whose antecedent is in the question itself does not point back.
+        ("Did Kim and Putin speak privately, without their teams?", False),
+        ("What did Kim Jong-un call his meeting with Putin?", False),
+        ("Is there a confirmed arms deal between Pyongyang and Moscow?", False),  # existential "there"
         ("What is the capital of France?", False),
         ("Where did Kim and Putin meet?", False),
         ("ما هي عاصمة فرنسا؟", False),
