@@ -169,13 +169,13 @@ def is_elliptical(question: str) -> bool:
     if first in ("and", "so", "also", "و", "ف") or first in _ANAPHORA:
         return True
     # Arabic glues "and" to the next word, and a preposition may sit between them:
-    # "ومن", "وماذا", "وإمتى", "وبماذا" (and with what), "ولماذا".
-    if first[:1] in ("و", "ف") and (
-        first[1:] in _AR_QUESTION_WORDS
-        or first[1:] in _ANAPHORA  # "وبعدها" (and after that)
-        or (first[1:2] in ("ب", "ل", "ك") and first[2:] in _AR_QUESTION_WORDS)
-    ):
-        return True
+    # "ومن", "وماذا", "وإمتى", "وبماذا" (and with what), "ولماذا", "وبعدها" (and after that).
+    if first[:1] in ("و", "ف"):
+        rest = first[1:]
+        if rest in _AR_QUESTION_WORDS or rest in _ANAPHORA:
+            return True
+        if rest[:1] in ("ب", "ل", "ك") and rest[1:] in _AR_QUESTION_WORDS:
+            return True
     if _POINTING_BACK.search(text):
         return True
     return len(terms(question)) <= 1 or _leading_anaphor(words)
