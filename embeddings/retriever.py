@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .answer_types import AnswerType, Attribute, asked_attribute, expected_type, states, supplies
-from .corpus import Corpus, Passage, load_corpus
+from .corpus import Corpus, Passage, continues_previous, load_corpus
 from .embedders import Embedder
 from .language import Language, detect_language
 from .lexical import LexicalIndex, build_lexical, terms
@@ -71,6 +71,14 @@ _POINTING_BACK = re.compile(
     r"|\bin (return|exchange)\b|\bبالمقابل\b|\bفي المقابل\b"
 )
 
+# "What did he say next?", "What else did he say?", "وماذا أضاف؟": the answer is what follows the
+# previous answer, which mixing in the previous question cannot find (it pulls towards the
+# paragraph already shown).
+_ASKS_WHAT_CAME_NEXT = re.compile(
+    r"\b(next|added?|adds|else did (he|she|they) say|go(es)? on|went on|continued?)\b"
+    r"|\b(اضاف|يضيف|تابع|قال كمان|قال ايضا|قال بعد)"
+)
+
 
 class RetrievalError(Exception):
     """A question cannot be answered for a reason the asker can fix (e.g. it is empty)."""
@@ -90,6 +98,7 @@ class RetrievalConfig:
     spelling: bool = True  # rewrite words the corpus spells differently (Shoygu -> Shoigu) before retrieval
     attribute_check: bool = True  # "How old is...?" needs a passage that states an age (answer_types.py)
     follow_ups: bool = True  # fold elliptical questions into the previous one
+    continuations: bool = True  # "what did he add?" -> the "He added:" paragraph after the previous answer
     context_weight: float = 0.5  # weight of the previous question's vector in a follow-up
     # Refusal. relevance = best dense cosine + margin_weight * (best - corpus median)
     #                      + lexical_bonus * min(best BM25, 3).
@@ -306,6 +315,10 @@ class Retriever:
         kind = expected_type(query) if cfg.answer_type_weight else None
         if kind is not None:
             fused = fused + cfg.answer_type_weight * self._supplies(kind)[candidates]
+        if use_context and cfg.continuations and _ASKS_WHAT_CAME_NEXT.search(normalise(query)):
+            following = self._continuation(c_vec, context or "")
+            if following in candidates:
+                fused[candidates.index(following)] = fused.max() + 1.0
 
         ranked = np.argsort(-fused, kind="stable")
         order = ranked[: max(1, k)]
@@ -343,6 +356,24 @@ class Retriever:
             used_context=use_context,
             truncated=truncated,
         )
+
+    def _continuation(self, context_vector: np.ndarray, context: str) -> int | None:
+        """The paragraph that carries on the previous answer ("He added: ..."), if the article has one.
+
+        News reports continue a quote in a paragraph that opens by pointing back; only such a
+        paragraph is taken as "what came next", so a question is never pushed onto an unrelated one.
+        """
+        scores = self._unit_scores(context_vector)
+        language = detect_language(context)
+        shown = max({self.index.units[j].passage for j in scores}, key=lambda i: self._dense_score(i, language, scores))
+        following = shown + 1
+        passages = self.corpus.passages
+        carries_on = (
+            following < len(passages)
+            and passages[following].doc == passages[shown].doc
+            and continues_previous(passages[following])
+        )
+        return following if carries_on else None
 
     def _supplies(self, kind: AnswerType) -> np.ndarray:
         """1.0 for passages that contain an answer of ``kind`` (computed once per kind)."""

@@ -37,6 +37,9 @@ FOLLOW_UPS = [
     ("ماذا قال بوتين عن التعاون العسكري؟", "وماذا قال عن العقوبات؟", {9, 10}),
     ("أين التقى كيم وبوتين؟", "ومتى كان لقاؤهما السابق؟", {11}),
     ("كيف وصف كيم القمة مع بوتين؟", "وبماذا وعد روسيا؟", {12, 13}),
+    # "What came next" is the paragraph that carries the previous answer on ("He added: ...").
+    ("Who is Ahn Chan-il?", "What did he say next?", {21}),
+    ("من هو آن تشان إيل؟", "وماذا أضاف؟", {21}),
 ]
 
 OFF_TOPIC = [
@@ -158,3 +161,10 @@ def test_a_real_question_about_a_person_is_still_answered(e5_retriever) -> None:
         answer = e5_retriever.ask(question)
         assert answer.answered, question
         assert answer.hits[0].passage.paragraph == paragraph
+
+
+def test_what_came_next_after_the_last_paragraph_is_still_answered(e5_retriever) -> None:
+    """No paragraph follows the article's last one: the question is read like any other follow-up."""
+    answer = e5_retriever.ask("What did they add?", context="What did the White House warn North Korea about?")
+    assert answer.used_context
+    assert answer.hits
