@@ -1,6 +1,6 @@
 """What kind of answer a question wants, and whether a passage can give it.
 
-Two uses: answer types (place, time, quantity) lift the passages that hold one in the
+Two uses: answer types (place, time, quantity, reason) lift the passages that hold one in the
 ranking; asked-for facts (age, birth, population, weather, distance, founding) decide
 refusal, because a passage about the right person that never states the fact cannot answer.
 
@@ -19,7 +19,7 @@ from typing import Literal
 
 from .normalize import normalise
 
-AnswerType = Literal["place", "time", "quantity"]
+AnswerType = Literal["place", "time", "quantity", "reason"]
 
 _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
     "place": re.compile(
@@ -31,6 +31,10 @@ _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
     "time": re.compile(
         r"^when\b|\bwhen (did|do|does|was|were|is|will)\b|\b(what|which) (year|day|date|time|month)\b|\bhow long ago\b"
         r"|^(متي|امتي|امتى|إمتى)\b|\b(متي|امتي)\b|\b(اي|أي) (عام|سنه|يوم|تاريخ|شهر)\b|\bفي (اي|أي) (عام|سنه|يوم)\b"
+    ),
+    "reason": re.compile(
+        r"^why\b|\bwhy (did|do|does|was|were|is|are|would|will)\b|\bwhat (is|was) the (purpose|reason|aim|goal)\b"
+        r"|^(لماذا|ليش|ليه)\b|\b(ما|شو) (الهدف|السبب|سبب|هدف)\b"
     ),
     "quantity": re.compile(r"\bhow (many|much|long)\b|^(كم)\b|\bكم (عدد|مره|ساعه|يوم|سنه|عام)\b"),
 }
@@ -54,6 +58,13 @@ _QUANTITY = re.compile(
 )
 
 
+# "organised to strengthen", "over its nuclear programmes", "That is why we came here", "بسبب".
+_REASON = re.compile(
+    r"\b(because|due to|in order to|so that|aimed at|organised to|organized to|purpose|reason|that is why|over its)\b"
+    r"|\b(بسبب|لان|بهدف|من اجل|الهدف|سبب|لذلك|لهذا|لهذا السبب)\b"
+)
+
+
 def expected_type(question: str) -> AnswerType | None:
     """The kind of answer a question asks for, if it is one we can recognise."""
     text = normalise(question)
@@ -72,6 +83,8 @@ def supplies(kind: AnswerType, views: dict[str, str]) -> bool:
         if kind == "time" and _TIME.search(folded):
             return True
         if kind == "quantity" and _QUANTITY.search(folded):
+            return True
+        if kind == "reason" and _REASON.search(folded):
             return True
     return False
 

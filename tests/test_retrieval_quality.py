@@ -29,6 +29,8 @@ REPRESENTATIVE = [
     ("Was Shoygu at the talks?", {14}),
     ("هل حضر شويجو المحادثات؟", {14}),
     ("what did the leaders do at the Vostochniy cosmodrome", {3}),
+    # "Why/what is the purpose" questions want the paragraph that gives a reason or purpose.
+    ("ما الهدف من زيارة كيم إلى روسيا؟", {1}),
 ]
 
 FOLLOW_UPS = [
@@ -136,6 +138,10 @@ def test_answer_types(corpus) -> None:
     assert expected_type("امتى اتقابلوا؟") == "time"
     assert expected_type("How long did the talks last?") == "quantity"
     assert expected_type("What did Putin say?") is None
+    assert expected_type("Why is North Korea under sanctions?") == "reason"
+    assert expected_type("ما الهدف من الزيارة؟") == "reason"
+    assert supplies("reason", corpus.passages[0].views())  # "organised to strengthen the ties"
+    assert not supplies("reason", corpus.passages[6].views())  # the toast
     paragraph_3, paragraph_11, paragraph_12 = (corpus.passages[i].views() for i in (2, 10, 11))
     assert supplies("place", paragraph_3)  # "at the Vostochny space base"
     assert supplies("time", paragraph_11)  # "in 2019"
