@@ -10,7 +10,8 @@ can ablate them (see docs/retrieval.md):
    view, each blended with its best sentence;
 3. BM25 over normalised, stemmed words of the same language view;
 4. z-score fusion of both into one ranking, plus a small bonus for passages that
-   hold the kind of answer asked for (place, time, quantity);
+   hold the kind of answer asked for (place, time, quantity, reason); a "what did he
+   say next?" follow-up goes to the paragraph that carries the previous answer on;
 5. refusal: answered only when the best cosine, plus how far it stands out from
    the corpus median (e5 cosines bunch together), plus capped BM25 evidence,
    reaches a threshold, and, for a question asking for a fact such as an age or a
@@ -23,7 +24,9 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +97,7 @@ class RetrievalConfig:
     sentence_weight: float = 0.5  # blend of paragraph cosine and best-sentence cosine
     lexical: bool = True  # BM25 evidence fused with the dense score
     lexical_weight: float = 0.4  # BM25 z-score weight relative to the dense z-score
-    answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/number)
+    answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/...)
     spelling: bool = True  # rewrite words the corpus spells differently (Shoygu -> Shoigu) before retrieval
     attribute_check: bool = True  # "How old is...?" needs a passage that states an age (answer_types.py)
     follow_ups: bool = True  # fold elliptical questions into the previous one
@@ -192,7 +195,7 @@ def is_elliptical(question: str) -> bool:
 
 # A pronoun points back to the previous turn only when the question has not yet named anyone
 # it could stand for: "What did he say next?", "How long did they last?" (within the first
-# four words), not "Did Kim and Putin speak privately, without their teams?" or "Who stood
+# five words), not "Did Kim and Putin speak privately, without their teams?" or "Who stood
 # around Putin when he raised a toast?". Measured on both question sets: the old rule (any
 # pronoun anywhere) read 21 standalone questions as follow-ups and pulled some off their paragraph.
 _ANAPHOR_WINDOW = 5
@@ -228,8 +231,7 @@ class Retriever:
             self._units_of[unit.passage].setdefault(unit.language, []).append(uid)
         self._cache: OrderedDict[tuple[str, str | None, int], Answer] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._type_flags: dict[str, np.ndarray] = {}
-        self._attribute_flags: dict[str, np.ndarray] = {}
+        self._flags: dict[str, np.ndarray] = {}  # see _passage_flags
         # Stemmed words of each sentence, filled on first use: highlighting must not re-stem per question.
         self._sentence_terms: dict[tuple[int, str], tuple[frozenset[str], ...]] = {}
 
@@ -376,19 +378,18 @@ class Retriever:
         return following if carries_on else None
 
     def _supplies(self, kind: AnswerType) -> np.ndarray:
-        """1.0 for passages that contain an answer of ``kind`` (computed once per kind)."""
-        flags = self._type_flags.get(kind)
-        if flags is None:
-            flags = np.array([supplies(kind, p.views()) for p in self.corpus.passages], dtype=np.float32)
-            self._type_flags[kind] = flags
-        return flags
+        """1.0 for passages that contain an answer of ``kind`` (a place, a time...)."""
+        return self._passage_flags(f"type:{kind}", partial(supplies, kind))
 
     def _states(self, attribute: Attribute) -> np.ndarray:
-        """True for passages that state a fact of this kind (an age, a population...), computed once."""
-        flags = self._attribute_flags.get(attribute)
+        """1.0 for passages that state a fact of this kind (an age, a population...)."""
+        return self._passage_flags(f"fact:{attribute}", partial(states, attribute))
+
+    def _passage_flags(self, key: str, test: Callable[[dict[str, str]], bool]) -> np.ndarray:
+        """1.0 for every passage whose language views pass ``test``; computed once per key."""
+        flags = self._flags.get(key)
         if flags is None:
-            flags = np.array([states(attribute, p.views()) for p in self.corpus.passages], dtype=bool)
-            self._attribute_flags[attribute] = flags
+            flags = self._flags[key] = np.array([test(p.views()) for p in self.corpus.passages], dtype=np.float32)
         return flags
 
     def _unit_scores(self, vector: np.ndarray) -> dict[int, float]:
