@@ -98,7 +98,8 @@ Attribute = Literal["age", "birth", "population", "weather", "distance", "foundi
 _ATTRIBUTES: dict[Attribute, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "age": (
         re.compile(r"\bhow old\b|\b(his|her|their) age\b|\bage of\b|\bكم عمر|\bعمره\b|\bعمرها\b|\bسنه كام\b"),
-        re.compile(r"\b\d{1,3} years? old\b|\b\d{1,3} year old\b|\baged \d|\bمن العمر\b|\b\d{1,3} عاما\b"),
+        # normalise() turns "39-year-old" into "39 year old"
+        re.compile(r"\b\d{1,3} years? old\b|\baged \d|\bمن العمر\b|\b\d{1,3} عاما\b"),
     ),
     "birth": (
         re.compile(r"\bborn\b|\bbirth(day|date|place)?\b|\bولد\b|\bولادته\b|\bميلاده\b|\bمواليد\b|\bتاريخ ميلاد"),
@@ -121,8 +122,8 @@ _ATTRIBUTES: dict[Attribute, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "founding": (
         re.compile(
-            r"\bwhen (was|were|did) .*\b(founded|established|built|opened|created|inaugurated"
-            r"|found|establish|build|open)\b"
+            # passive only: "When did they open the talks?" asks about the article's events
+            r"\bwhen (was|were) .*\b(founded|established|built|opened|created|inaugurated)\b"
             r"|\bمتي (تاسس|تاسست|انشئ|انشئت|بني|بنيت|افتتح|افتتحت)"
         ),
         re.compile(

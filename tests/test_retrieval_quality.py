@@ -154,8 +154,10 @@ def test_facts_a_question_asks_for_and_passages_that_state_them() -> None:
     assert asked_attribute("كم عدد سكان موسكو؟") == "population"
     assert asked_attribute("When was the Vostochny cosmodrome built?") == "founding"
     assert asked_attribute("Could Russia help North Korea build satellites?") is None
+    assert asked_attribute("When did Kim and Putin open the talks?") is None
     assert asked_attribute("Who is Ahn Chan-il?") is None
     assert states("age", {"en": "Kim, 39 years old, arrived by train."})
+    assert states("age", {"en": "The 39-year-old leader arrived by train."})
     assert states("age", {"ar": "وصل كيم البالغ من العمر 39 عاما بالقطار"})
     assert states("population", {"en": "Vladivostok, a port of 600,000 inhabitants"})
     assert not states("age", {"en": "It is his first trip abroad since the start of the Covid-19 pandemic."})
