@@ -205,12 +205,13 @@ def test_project_question_set_loads() -> None:
     assert all(1 <= p <= 22 for q in questions for p in q.paragraphs)
 
 
-def test_blind_question_set_loads() -> None:
-    """eval/holdout.jsonl (written without seeing the tuned set) has the same format and covers every paragraph."""
+@pytest.mark.parametrize("name", ["holdout.jsonl", "blind2.jsonl"])
+def test_blind_question_sets_load(name: str) -> None:
+    """The blind sets (written without seeing the tuned set) have the same format and cover every paragraph."""
     from bot.cli import DEFAULT_QUESTIONS
     from embeddings.evaluation import load_questions
 
-    questions = load_questions(DEFAULT_QUESTIONS.with_name("holdout.jsonl"))
+    questions = load_questions(DEFAULT_QUESTIONS.with_name(name))
     for lang in ("ar", "en"):
         answerable = [q for q in questions if q.type == "answerable" and q.lang == lang]
         assert {p for q in answerable for p in q.paragraphs} == set(range(1, 23))
