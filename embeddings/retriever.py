@@ -288,12 +288,14 @@ class Retriever:
 
     def _answer(self, query: str, *, k: int, context: str | None, truncated: bool) -> Answer:
         cfg = self.config
-        if cfg.spelling and self.speller is not None:
-            query = self.speller.correct(query)
-            context = self.speller.correct(context) if context else context
+        spell = self.speller.correct if cfg.spelling and self.speller is not None else None
+        if spell is not None:
+            query = spell(query)
         language: Language = detect_language(query)
         use_context = bool(cfg.follow_ups and context and is_elliptical(query))
         if use_context:
+            if spell is not None:  # only a context that will be read is worth correcting
+                context = spell(context or "")
             q_vec, c_vec = self.embedder.embed_queries([query, context])  # type: ignore[list-item]
             vector = q_vec + cfg.context_weight * c_vec
             vector /= np.linalg.norm(vector) or 1.0
