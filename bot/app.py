@@ -20,12 +20,15 @@ from telegram.ext import (
     filters,
 )
 
+from embeddings.embedders import BatchingEmbedder
 from embeddings.retriever import Retriever
 
 from . import handlers
 from .feedback import FeedbackStore
+from .services import SERVICES_KEY, Services, load_embedder, open_retriever
 from .settings import Settings
 from .state import StateStore
+from .throttle import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,7 @@ async def post_init(application: Application) -> None:
 
 async def post_shutdown(application: Application) -> None:
     """Flush and close the databases after polling has stopped (SIGTERM, SIGINT or stop())."""
-    svc: handlers.Services | None = application.bot_data.get(handlers.SERVICES_KEY)
+    svc: Services | None = application.bot_data.get(SERVICES_KEY)
     if svc is not None:
         svc.state.close()
         svc.feedback.close()
@@ -153,12 +156,12 @@ def build_application(settings: Settings, retriever: Retriever) -> Application:
         .post_shutdown(post_shutdown)
         .build()
     )
-    application.bot_data[handlers.SERVICES_KEY] = handlers.Services(
+    application.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         retriever=retriever,
         state=StateStore(settings.state_file, history_size=settings.history_size),
         feedback=FeedbackStore(settings.feedback_db),
-        limiter=handlers.RateLimiter(settings.rate_limit),
+        limiter=RateLimiter(settings.rate_limit),
     )
 
     messages = filters.UpdateType.MESSAGES  # new and edited messages; no channel posts
@@ -179,24 +182,18 @@ def build_application(settings: Settings, retriever: Retriever) -> Application:
 
 
 def run_bot(settings: Settings) -> int:
-    """``summit-bot run``: build the index if needed, then long-poll until SIGINT/SIGTERM."""
-    from .cli import open_retriever
+    """``summit-bot run``: build the index if needed, then long-poll until SIGINT/SIGTERM.
 
+    Raises :class:`~bot.services.ServiceError` when the embedder, corpus or index cannot be loaded.
+    """
     token = settings.require_token()
     install_token_filter(token)
     os.umask(0o077)  # every file the bot writes (databases, their -wal/-shm, the salt) is the user's only
     prepare_data_dir(settings)
     log.info("loading the index from %s (built on first start)", settings.index_dir)
-    from embeddings.embedders import BatchingEmbedder, EmbedderError, create_embedder
-
-    from .cli import CommandError
-
     # One model for the life of the process (/reload reuses it), behind a micro-batcher:
     # questions from several chats that wait at the same time share one embedding call.
-    try:
-        embedder = BatchingEmbedder(create_embedder(settings.embedder, model=settings.model))
-    except EmbedderError as exc:
-        raise CommandError(str(exc)) from exc
+    embedder = BatchingEmbedder(load_embedder(settings))
     retriever = open_retriever(settings, repair=True, embedder=embedder)
     log.info("index ready: %d paragraphs; polling %s", len(retriever.corpus.passages), settings.base_url)
     application = build_application(settings, retriever)

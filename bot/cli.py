@@ -32,26 +32,14 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def open_retriever(
-    settings: Settings, *, rebuild: bool = False, repair: bool = False, progress: bool = False, embedder=None
-):
-    """Load corpus and embedder (or reuse ``embedder``), and load or build the index."""
-    from embeddings.corpus import CorpusError
-    from embeddings.embedders import EmbedderError, create_embedder
-    from embeddings.retriever import Retriever
-    from embeddings.store import IndexUnreadableError
+def _open_retriever(settings: Settings, *, repair: bool = False):
+    """:func:`bot.services.open_retriever`, its failure reported as a :class:`CommandError`."""
+    from .services import ServiceError
+    from .services import open_retriever as open_service_retriever
 
     try:
-        if embedder is None:
-            embedder = create_embedder(settings.embedder, model=settings.model)
-        return Retriever.open(
-            seeds_dir=settings.seeds_dir,
-            index_dir=settings.index_dir,
-            embedder=embedder,
-            rebuild=rebuild,
-            repair=repair,
-        )
-    except (CorpusError, EmbedderError, IndexUnreadableError) as exc:
+        return open_service_retriever(settings, repair=repair)
+    except ServiceError as exc:
         raise CommandError(str(exc)) from exc
 
 
@@ -136,7 +124,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     for value in (args.question, args.context):
         if value is not None and not _is_utf8(value):
             raise CommandError("the question is not valid UTF-8 text; check your terminal's encoding")
-    retriever = open_retriever(settings)
+    retriever = _open_retriever(settings)
 
     def emit(question: str) -> None:
         answer = retriever.ask(question, k=args.k, context=args.context)
@@ -174,7 +162,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from .messages import t
     from .replies import answer_segments, to_plain
 
-    retriever = open_retriever(settings, repair=True)
+    retriever = _open_retriever(settings, repair=True)
     if isinstance(sys.stdin, io.TextIOWrapper):  # undecodable bytes become surrogates, reported per line
         sys.stdin.reconfigure(errors="surrogateescape")
     doc = retriever.corpus.documents[0]
@@ -232,7 +220,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         questions = load_questions(path)
     except (OSError, ValueError) as exc:
         raise CommandError(f"cannot read the question set: {exc}") from exc
-    retriever = open_retriever(settings, repair=True)
+    retriever = _open_retriever(settings, repair=True)
     if args.ablation:
         from embeddings.ablation import run_ablation
 
@@ -259,8 +247,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except SettingsError as exc:
         raise CommandError(str(exc)) from exc
     from .app import run_bot
+    from .services import ServiceError
 
-    return run_bot(settings)
+    try:
+        return run_bot(settings)
+    except ServiceError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def cmd_start(args: argparse.Namespace, settings: Settings) -> int:

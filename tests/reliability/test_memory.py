@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot import app as bot_app
-from bot import handlers
+from bot import services
 from bot.settings import Settings
 from embeddings.retriever import Retriever
 
@@ -80,7 +80,7 @@ def test_ten_thousand_questions_from_a_thousand_chats_leave_bounded_state(tmp_da
     # Test-only wiring (private PTB attributes): the fake instead of HTTP, no flood limit.
     application.bot._request = (request, request)
     application.bot._rate_limiter = None
-    svc: handlers.Services = application.bot_data[handlers.SERVICES_KEY]
+    svc: services.Services = application.bot_data[services.SERVICES_KEY]
     svc.state.max_chats = MAX_CHATS
     users = [fake.private_chat() for _ in range(CHATS)]
     questions = ["Where did Kim and Putin meet?", "When did they last meet?", "What is the capital of France?"]

@@ -1,0 +1,40 @@
+"""Telegram update handlers: the callbacks ``bot.app`` registers, one module per concern.
+
+Every reply is built from segments or strings passed through HTML escaping, so
+nothing a user types can change the markup. Retrieval runs in a worker thread
+(``asyncio.to_thread``) so one slow question does not hold up other chats.
+
+* ``sending`` — replies as HTML, button answers, "typing…", clean user text
+* ``common`` — reply language, group reply target, admin guard, suggestions
+* ``questions`` — questions in private chats, addressed in groups, and /ask
+* ``commands`` — /start, /help, /about, /lang, unknown commands, non-text content
+* ``admin`` — /stats and /reload
+* ``buttons`` — More, Original, votes and suggested questions
+* ``inline`` — inline queries
+* ``errors`` — the error handler
+"""
+
+from __future__ import annotations
+
+from .admin import reload, stats
+from .buttons import on_button
+from .commands import about, help_command, lang, start, unknown_command, unsupported
+from .errors import on_error
+from .inline import on_inline_query
+from .questions import ask_command, on_text
+
+__all__ = [
+    "about",
+    "ask_command",
+    "help_command",
+    "lang",
+    "on_button",
+    "on_error",
+    "on_inline_query",
+    "on_text",
+    "reload",
+    "start",
+    "stats",
+    "unknown_command",
+    "unsupported",
+]

@@ -1,0 +1,128 @@
+"""Inline buttons under answers and refusals: More, Original, 👍 / 👎 and suggested questions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from embeddings.corpus import example_questions
+from embeddings.retriever import Answer, Hit, Retriever
+
+from .. import delivery, keyboards
+from ..keyboards import More, Original, Suggest, Vote
+from ..messages import t
+from ..replies import Segment, answer_segments, split_segments, to_html
+from ..services import services
+from ..state import Turn
+from .common import chat_language, group_reply_to
+from .questions import answer_question
+from .sending import answer_query, send_segments
+
+log = logging.getLogger(__name__)
+
+
+def answer_id(turn: Turn) -> str:
+    """Identifies one answer for votes: the turn number alone repeats if state is ever reset."""
+    return f"{turn.turn}-{hashlib.sha256(turn.question.encode()).hexdigest()[:10]}"
+
+
+def _hit_of(turn: Turn, index: int, retriever: Retriever) -> Hit | None:
+    if not 0 <= index < len(turn.hits):
+        return None
+    stored = turn.hits[index]
+    passage = retriever.corpus.passage(stored.passage_id)
+    if passage is None or not stored.highlights:  # the corpus changed under an old button
+        return None
+    return Hit(passage=passage, score=0.0, dense=0.0, lexical=0.0, highlights=stored.highlights)
+
+
+def render_turn(turn: Turn, index: int, language: str, retriever: Retriever) -> tuple[list[Segment], Hit] | None:
+    """Segments for passage ``index`` of a stored answer in ``language``, or None if it is gone."""
+    hit = _hit_of(turn, index, retriever)
+    if hit is None:
+        return None
+    answer = Answer(
+        question=turn.question,
+        language=turn.language,  # type: ignore[arg-type]
+        answered=True,
+        confidence=turn.confidence,
+        hits=(hit,),
+    )
+    # The confidence word describes the best passage only, not the ones after it.
+    return answer_segments(answer, hit, retriever.corpus, language, confidence=index == 0), hit
+
+
+def _keyboard(turn: Turn, index: int, language: str, hit: Hit) -> InlineKeyboardMarkup:
+    return keyboards.answer_keyboard(
+        turn.turn, index, language, original_language=hit.passage.language, has_more=index + 1 < len(turn.hits)
+    )
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """More / Original / 👍 / 👎 / suggested question; anything unrecognised is "expired"."""
+    query = update.callback_query
+    if query is None:
+        return
+    svc = services(context)
+    chat = update.effective_chat
+    action = keyboards.decode(query.data)
+    if action is None or chat is None or query.message is None:
+        log.info("ignored unrecognised callback data")
+        await answer_query(update, context, t(chat_language(update, svc), "stale"))
+        return
+    if isinstance(action, Suggest):
+        questions = example_questions(svc.retriever.corpus, action.language)
+        if action.number >= len(questions):
+            await answer_query(update, context, t(chat_language(update, svc), "stale"))
+            return
+        await answer_query(update, context)
+        await answer_question(update, context, questions[action.number], reply_to=group_reply_to(update))
+        return
+
+    turn = svc.state.turn(chat.id, action.turn)
+    rendered = None
+    if turn is not None:
+        index = action.index + 1 if isinstance(action, More) else action.index
+        if isinstance(action, More) and index >= len(turn.hits):
+            await answer_query(update, context, t(turn.language, "no_more"))
+            return
+        language = action.language if isinstance(action, Original) else turn.language
+        rendered = render_turn(turn, index, language, svc.retriever)
+    if turn is None or rendered is None:
+        await answer_query(update, context, t(chat_language(update, svc), "stale"))
+        return
+    segments, hit = rendered
+
+    if isinstance(action, Vote):
+        svc.feedback.vote(
+            chat.id, answer=answer_id(turn), question=turn.question, passage_id=hit.passage.id, value=action.value
+        )
+        await answer_query(update, context, t(turn.language, "vote_thanks"))
+        return
+    await answer_query(update, context)
+    markup = _keyboard(turn, index, language, hit)
+    if isinstance(action, More):
+        svc.state.mark_shown(chat.id, turn.turn, index)
+        await send_segments(context, chat.id, segments, markup=markup, reply_to=query.message.message_id)
+        return
+    # Original: the same passage in the other language, in place when it fits one message.
+    parts = split_segments(segments)
+    if len(parts) == 1 and isinstance(query.message, Message):
+        try:
+            message = query.message
+            await delivery.deliver(
+                lambda: message.edit_text(to_html(parts[0]), parse_mode=ParseMode.HTML, reply_markup=markup),
+                what="editMessageText",
+                keep_going=lambda: context.application.running,
+            )
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return
+            log.info("could not edit the answer (%s); sending the translation instead", exc.message)
+    await send_segments(context, chat.id, segments, markup=markup, reply_to=query.message.message_id)

@@ -1,0 +1,55 @@
+"""What several handlers need about an update: its reply language, whom to reply to, admin rights."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from embeddings.corpus import example_questions
+from embeddings.retriever import Retriever
+
+from ..messages import t
+from ..services import Services, services
+from .sending import send_text
+
+SUGGESTIONS = 3
+
+
+def chat_language(update: Update, svc: Services) -> str:
+    """The language for messages that are not answers: /lang preference, else the user's app language."""
+    chat = update.effective_chat
+    preferred = svc.state.language(chat.id) if chat else None
+    if preferred:
+        return preferred
+    user = update.effective_user
+    return "ar" if user and (user.language_code or "").lower().startswith("ar") else "en"
+
+
+def group_reply_to(update: Update) -> int | None:
+    """In groups an answer replies to the asker's message so it is clear whom it answers."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or chat.type == ChatType.PRIVATE:
+        return None
+    return message.message_id
+
+
+def suggested_questions(retriever: Retriever, language: str) -> list[tuple[int, str]]:
+    """The first example questions, numbered for suggestion buttons."""
+    return list(enumerate(example_questions(retriever.corpus, language)))[:SUGGESTIONS]
+
+
+async def admin_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, int, str] | None:
+    """(services, chat id, reply language) when an admin sent this update; otherwise refuse politely.
+
+    Checked on every admin command: ADMIN_IDS is the only source of truth.
+    """
+    svc = services(context)
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    language = chat_language(update, svc)
+    if not svc.is_admin(update):
+        await send_text(context, chat.id, t(language, "not_admin"))
+        return None
+    return svc, chat.id, language

@@ -1,0 +1,56 @@
+"""Inline mode: ``@bot question`` in any chat offers the best passages as articles to send."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from embeddings.retriever import RetrievalError
+
+from .. import delivery
+from ..replies import answer_segments, split_segments, to_html
+from ..services import services
+from .sending import clean_text
+
+INLINE_RESULTS = 3
+
+
+async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``@bot question`` in any chat: up to three passages as articles to send."""
+    query = update.inline_query
+    if query is None:
+        return
+    svc = services(context)
+    text = clean_text(query.query).strip()
+    retriever = svc.retriever
+    results: list[InlineQueryResultArticle] = []
+    if text:
+        try:
+            answer = await asyncio.to_thread(retriever.ask, text, k=INLINE_RESULTS)
+        except RetrievalError:
+            answer = None
+        if answer is not None and answer.answered:
+            # The asker's /lang from their private chat with the bot (same id as the user).
+            language = svc.state.language(query.from_user.id) or answer.language
+            for rank, hit in enumerate(answer.hits[:INLINE_RESULTS]):
+                segments = answer_segments(answer, hit, retriever.corpus, language, confidence=rank == 0)
+                highlight = hit.highlight(language)
+                results.append(
+                    InlineQueryResultArticle(
+                        id=f"{hit.passage.id}:{language}"[-64:],
+                        title=f"¶{hit.passage.paragraph} · {highlight[:60]}",
+                        description=hit.passage.text_in(language)[:120],
+                        input_message_content=InputTextMessageContent(
+                            to_html(split_segments(segments)[0]), parse_mode=ParseMode.HTML
+                        ),
+                    )
+                )
+    await delivery.deliver(
+        lambda: query.answer(results, cache_time=300, is_personal=True),
+        what="answerInlineQuery",
+        policy=delivery.QUICK,
+        keep_going=lambda: context.application.running,
+    )

@@ -1,0 +1,121 @@
+"""Questions: private messages, group messages addressed to the bot, and /ask."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from embeddings.retriever import RetrievalError
+
+from .. import keyboards
+from ..conversation import ANSWER_DEPTH, Conversation
+from ..messages import t
+from ..replies import answer_segments, refusal_segments
+from ..services import services
+from ..state import StoredHit
+from .common import chat_language, group_reply_to, suggested_questions
+from .sending import clean_text, send_segments, send_text, typing
+
+
+async def answer_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, *, reply_to: int | None = None
+) -> None:
+    """Rate-limit, retrieve off the event loop, and reply with the answer or a refusal."""
+    svc = services(context)
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    question = clean_text(question)
+    if not question.strip():
+        await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
+        return
+    wait, tell = svc.limiter.hit(user.id if user else chat.id)
+    if wait:
+        if tell:
+            seconds = math.ceil(wait)
+            await send_text(context, chat.id, t(chat_language(update, svc), "rate_limited", seconds=seconds))
+        return
+    await typing(context, chat.id)
+    async with svc.locks.hold(chat.id):  # follow-ups must see the previous question's state
+        retriever = svc.retriever
+        conversation = Conversation(previous=svc.state.previous(chat.id))
+        try:
+            answer = await asyncio.to_thread(conversation.ask, retriever, question)
+        except RetrievalError:
+            await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
+            return
+        svc.state.set_previous(chat.id, conversation.previous)
+        language = svc.state.language(chat.id) or answer.language
+        svc.feedback.count("questions")
+        if not answer.answered or not answer.hits:
+            svc.feedback.count("refusals")
+            markup = keyboards.suggestion_keyboard(suggested_questions(retriever, language), language)
+            await send_segments(context, chat.id, refusal_segments(language), markup=markup, reply_to=reply_to)
+            return
+        hits = answer.hits[:ANSWER_DEPTH]
+        number = svc.state.add_turn(
+            chat.id,
+            question=answer.question,
+            language=language,
+            confidence=answer.confidence,
+            truncated=answer.truncated,
+            hits=[StoredHit(h.passage.id, dict(h.highlights)) for h in hits],
+        )
+    best = hits[0]
+    segments = answer_segments(answer, best, retriever.corpus, language)
+    markup = keyboards.answer_keyboard(
+        number, 0, language, original_language=best.passage.language, has_more=len(hits) > 1
+    )
+    await send_segments(context, chat.id, segments, markup=markup, reply_to=reply_to)
+
+
+def addressed_question(message: Message, bot_id: int, username: str) -> str | None:
+    """A group message's question if it mentions or replies to the bot, else None (not for us)."""
+    text = message.text or ""
+    mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    ours = [
+        (entity, value)
+        for entity, value in mentions.items()
+        if (entity.type == MessageEntity.MENTION and value.lower() == f"@{username}".lower())
+        or (entity.user is not None and entity.user.id == bot_id)
+    ]
+    replied = message.reply_to_message
+    if not ours and not (replied and replied.from_user and replied.from_user.id == bot_id):
+        return None
+    if ours and not any(e.type == MessageEntity.TEXT_MENTION for e, _ in ours):
+        for _, value in ours:
+            text = text.replace(value, " ")
+    return " ".join(text.split())
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text message (new or edited): a question in private chats, in groups only when addressed."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or message.text is None:
+        return
+    edited = update.edited_message is not None
+    if chat.type == ChatType.PRIVATE:
+        question: str | None = message.text
+        # An edited question gets a reply pointing at it, so the new answer is not taken for the old one.
+        reply_to = message.message_id if edited else None
+    else:
+        question = addressed_question(message, context.bot.id, context.bot.username)
+        reply_to = message.message_id
+        if question is None:
+            return
+    await answer_question(update, context, question, reply_to=reply_to)
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask QUESTION: the way to ask in groups (works everywhere)."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    parts = message.text.split(maxsplit=1)
+    question = parts[1] if len(parts) > 1 else ""
+    reply_to = group_reply_to(update) or (message.message_id if update.edited_message else None)
+    await answer_question(update, context, question, reply_to=reply_to)

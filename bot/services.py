@@ -1,0 +1,89 @@
+"""What the handlers share (:class:`Services`, in ``bot_data``) and how its retriever is built.
+
+``open_retriever`` and ``load_embedder`` serve the bot's start-up, ``/reload`` and the
+``summit-bot`` commands alike; they fail with :class:`ServiceError`, one line for the user.
+The Telegram types are imported for annotations only, so ``summit-bot ask`` does not load
+the Telegram client just to build a retriever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from embeddings import embedders
+from embeddings.corpus import CorpusError
+from embeddings.embedders import Embedder, EmbedderError
+from embeddings.retriever import Retriever
+from embeddings.store import IndexUnreadableError
+
+from .settings import Settings
+from .throttle import KeyedLocks, RateLimiter
+
+if TYPE_CHECKING:
+    from telegram import Update
+    from telegram.ext import ContextTypes
+
+    from .feedback import FeedbackStore
+    from .state import StateStore
+
+SERVICES_KEY = "services"
+
+
+class ServiceError(Exception):
+    """The corpus, the embedder or the index could not be loaded; the message is one user-facing line."""
+
+
+@dataclass
+class Services:
+    """Everything handlers share; lives in ``application.bot_data``."""
+
+    settings: Settings
+    retriever: Retriever  # swapped whole by /reload; handlers read it once per update
+    state: StateStore
+    feedback: FeedbackStore
+    limiter: RateLimiter
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return user is not None and user.id in self.settings.admin_ids
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The application's :class:`Services`."""
+    return context.bot_data[SERVICES_KEY]
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name (backend and model)."""
+    try:
+        # Called through the module so that a replaced create_embedder (the tests' fake backend) is used.
+        return embedders.create_embedder(settings.embedder, model=settings.model)
+    except EmbedderError as exc:
+        raise ServiceError(str(exc)) from exc
+
+
+def open_retriever(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    repair: bool = False,
+    progress: bool = False,
+    embedder: Embedder | None = None,
+) -> Retriever:
+    """Load corpus and embedder (or reuse ``embedder``), and load or build the index."""
+    try:
+        if embedder is None:
+            embedder = load_embedder(settings)
+        return Retriever.open(
+            seeds_dir=settings.seeds_dir,
+            index_dir=settings.index_dir,
+            embedder=embedder,
+            rebuild=rebuild,
+            repair=repair,
+        )
+    except (CorpusError, EmbedderError, IndexUnreadableError) as exc:
+        raise ServiceError(str(exc)) from exc
