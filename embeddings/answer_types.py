@@ -1,8 +1,9 @@
 """What kind of answer a question wants, and whether a passage can give it.
 
 Two uses: answer types (place, time, quantity, reason) lift the passages that hold one in the
-ranking; asked-for facts (age, birth, population, weather, distance, founding) decide
-refusal, because a passage about the right person that never states the fact cannot answer.
+ranking; asked-for facts (age, family, religion, currency, when a war ended, staff counts...,
+listed in ``data/fact_types.json``) decide refusal, because a passage about the right person
+that never states the fact cannot answer.
 
 Classic factoid-QA evidence: "Where did they meet?" wants a paragraph that names a
 place, "When...?" one with a date or time. Dense models match the *topic* of a
@@ -14,10 +15,16 @@ weekdays, capitalised place names after a preposition), not tied to one article.
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal, NoReturn
 
-from .normalize import normalise
+from .normalize import normalise, normalise_arabic
 
 AnswerType = Literal["place", "time", "quantity", "reason"]
 
@@ -89,60 +96,125 @@ def supplies(kind: AnswerType, views: dict[str, str]) -> bool:
     return False
 
 
-# Facts about a person or place that users ask for but a news report seldom states: an age, a
-# birth date, a population, the weather, a distance, when something was built. Dense similarity
-# cannot tell "How old is Kim Jong Un?" from a real question about Kim (the name dominates), so
-# such a question is answered only when some passage of the corpus states that kind of fact.
-# Each entry: (what in a question asks for it, what in a passage states it), over normalised text.
-Attribute = Literal["age", "birth", "population", "weather", "distance", "founding"]
-_ATTRIBUTES: dict[Attribute, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    "age": (
-        re.compile(r"\bhow old\b|\b(his|her|their) age\b|\bage of\b|\bكم عمر|\bعمره\b|\bعمرها\b|\bسنه كام\b"),
-        # normalise() turns "39-year-old" into "39 year old"
-        re.compile(r"\b\d{1,3} years? old\b|\baged \d|\bمن العمر\b|\b\d{1,3} عاما\b"),
-    ),
-    "birth": (
-        re.compile(r"\bborn\b|\bbirth(day|date|place)?\b|\bولد\b|\bولادته\b|\bميلاده\b|\bمواليد\b|\bتاريخ ميلاد"),
-        re.compile(r"\bborn\b|\bbirth\b|\bولد\b|\bمولود\b|\bمواليد\b|\bميلاد"),
-    ),
-    "population": (
-        re.compile(r"\bpopulation\b|\bhow many people live\b|\bسكان\b|\bعدد السكان\b"),
-        re.compile(r"\bpopulation\b|\binhabitants\b|\bresidents\b|\bسكان\b|\bنسمه\b"),
-    ),
-    "weather": (
-        re.compile(r"\bweather\b|\btemperature\b|\bforecast\b|\bالطقس\b|\bالجو\b|\bدرجه الحراره\b"),
-        re.compile(r"\bweather\b|\btemperature\b|\bdegrees\b|\bالطقس\b|\bدرجه الحراره\b|\bدرجات\b"),
-    ),
-    "distance": (
-        re.compile(
-            r"\bhow far\b|\bdistance\b|\bkilomet|\bhow many (km|miles)\b"
-            r"|\bالمسافه\b|\bكم كيلو|\bكم يبعد|\bكم تبعد"
-        ),
-        re.compile(r"\bkilomet|\bkm\b|\bmiles?\b|\bكيلومتر|\bكلم\b|\bميل\b"),
-    ),
-    "founding": (
-        re.compile(
-            # passive only: "When did they open the talks?" asks about the article's events
-            r"\bwhen (was|were) .*\b(founded|established|built|opened|created|inaugurated)\b"
-            r"|\bمتي (تاسس|تاسست|انشئ|انشئت|بني|بنيت|افتتح|افتتحت)"
-        ),
-        re.compile(
-            r"\b(founded|established|inaugurated|opened in|built in)\b|\b(تاسس|تاسست|انشئ|انشئت|افتتح|افتتحت)\b"
-        ),
-    ),
-}
+# Facts about people, places, organisations and events that users ask for but a news report
+# seldom states: an age, a grandfather, a currency, when a war ended, how many people work
+# somewhere. Dense similarity cannot tell "How old is Kim Jong Un?" from a real question about
+# Kim (the name dominates), so such a question is answered only when some passage of the corpus
+# states that kind of fact. The kinds live in data/fact_types.json: per kind, what in a question
+# asks for it (per language), what in a passage states it, and a phrase for the reply ("The
+# article does not say how many people work there."). Kinds are tried in the file's order.
+Attribute = str  # a kind's name in data/fact_types.json: "age", "family", "currency"...
+
+FACT_TYPES_FILE = Path(__file__).parent / "data" / "fact_types.json"
+_KIND_NAME = re.compile(r"[a-z][a-z_]*")
+_REQUIRED_LANGUAGES = ("en", "ar")
+# Characters normalise() folds away (hamza forms, ة, ى...): a pattern holding one never matches.
+_FOLDED = frozenset(c for c in map(chr, range(0x0600, 0x0700)) if normalise_arabic(c) != c)
+
+
+class FactTypesError(ValueError):
+    """The fact-types data file is missing or malformed; the message names the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class FactKind:
+    """One kind of asked-for fact, its patterns compiled (whole words, over normalised text)."""
+
+    name: str
+    asks: re.Pattern[str]
+    states: re.Pattern[str]
+    describe: dict[str, str]
+
+
+def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
+    """Read and validate a fact-types file; any problem raises :class:`FactTypesError` naming it."""
+
+    def fail(message: str) -> NoReturn:
+        raise FactTypesError(f"{path}: {message}")
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"cannot read the fact-types file: {exc.strerror or exc}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"not valid UTF-8 JSON: {exc}")
+    if not isinstance(data, dict) or not isinstance(data.get("kinds"), dict) or not data["kinds"]:
+        fail('expected an object with a non-empty "kinds" object')
+    kinds: dict[str, FactKind] = {}
+    for name, spec in data["kinds"].items():
+        where = f"kind {name!r}"
+        if not _KIND_NAME.fullmatch(name):
+            fail(f"{where}: a kind's name is lower-case letters and underscores")
+        if not isinstance(spec, dict):
+            fail(f"{where}: expected an object")
+        unknown = set(spec) - {"asks", "states", "describe", "note"}
+        if unknown:
+            fail(f"{where}: unknown field(s) {sorted(unknown)}; expected asks, states, describe, note")
+        asks = _patterns(spec.get("asks"), f"{where}: asks", fail, required=_REQUIRED_LANGUAGES)
+        states = _patterns(spec.get("states"), f"{where}: states", fail, required=())
+        describe = spec.get("describe")
+        if not isinstance(describe, dict) or not all(
+            isinstance(describe.get(language), str) and describe[language].strip() for language in _REQUIRED_LANGUAGES
+        ):
+            fail(f"{where}: describe needs a non-empty phrase for each of {list(_REQUIRED_LANGUAGES)}")
+        kinds[name] = FactKind(name=name, asks=asks, states=states, describe=dict(describe))
+    return kinds
+
+
+def _patterns(
+    spec: object, where: str, fail: Callable[[str], NoReturn], *, required: tuple[str, ...]
+) -> re.Pattern[str]:
+    """One compiled alternation of a ``{language: [pattern, ...]}`` object, each pattern as whole words."""
+    if not isinstance(spec, dict):
+        fail(f"{where}: expected an object of pattern lists per language")
+    missing = [language for language in required if not spec.get(language)]
+    if missing:
+        fail(f"{where}: no patterns for {missing}")
+    parts: list[str] = []
+    for language, patterns in spec.items():
+        if not isinstance(patterns, list):
+            fail(f"{where}.{language}: expected a list of patterns")
+        for i, pattern in enumerate(patterns):
+            at = f"{where}.{language}[{i}]"
+            if not isinstance(pattern, str) or not pattern.strip():
+                fail(f"{at}: expected a non-empty string")
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                fail(f"{at}: invalid regular expression {pattern!r}: {exc}")
+            if compiled.fullmatch(""):
+                fail(f"{at}: {pattern!r} matches the empty string")
+            folded = sorted(set(pattern) & _FOLDED)
+            if folded:
+                fail(f"{at}: {pattern!r} holds {folded}, which normalise() folds away (write it normalised)")
+            parts.append(rf"\b(?:{pattern})\b")
+    if not parts:
+        fail(f"{where}: no patterns")
+    return re.compile("|".join(parts))
+
+
+@cache
+def fact_types() -> Mapping[str, FactKind]:
+    """The kinds of asked-for fact, in the order they are tried; read from the data file once."""
+    return MappingProxyType(load_fact_types(FACT_TYPES_FILE))
 
 
 def asked_attribute(question: str) -> Attribute | None:
-    """The kind of fact (age, birth, population...) a question asks for, if it is one of those."""
+    """The kind of fact (age, family, currency...) a question asks for, if it is one of those."""
     text = normalise(question)
-    for attribute, (asks, _) in _ATTRIBUTES.items():
-        if asks.search(text):
-            return attribute
+    for name, kind in fact_types().items():
+        if kind.asks.search(text):
+            return name
     return None
 
 
 def states(attribute: Attribute, views: dict[str, str]) -> bool:
     """Whether any language view of a passage states a fact of this kind."""
-    pattern = _ATTRIBUTES[attribute][1]
+    pattern = fact_types()[attribute].states
     return any(pattern.search(normalise(text)) for text in views.values())
+
+
+def describe(attribute: Attribute, language: str) -> str:
+    """A phrase that completes "The article does not say ..." for this kind, in ``language`` (else English)."""
+    phrases = fact_types()[attribute].describe
+    return phrases.get(language) or phrases["en"]

@@ -1,0 +1,313 @@
+"""Asked-for facts (embeddings/data/fact_types.json): which questions ask for a fact the article may
+not give, which passages state such a fact, and that no answerable question is refused by the check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from embeddings.answer_types import (
+    FACT_TYPES_FILE,
+    FactTypesError,
+    asked_attribute,
+    describe,
+    fact_types,
+    load_fact_types,
+    states,
+    supplies,
+)
+from embeddings.corpus import load_corpus
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+EVAL_SETS = ["questions.jsonl", "holdout.jsonl", "blind2.jsonl"]
+
+# Per kind: questions that ask for it, in English and in Arabic (MSA and dialect, with and without hamzas).
+ASKS: dict[str, tuple[list[str], list[str]]] = {
+    "age": (["How old is Kim Jong Un?", "What is Putin's age?"], ["كم عمر بوتين؟", "كيم عنده كام سنة؟"]),
+    "birth": (
+        ["When was Sergei Lavrov born?", "Where is Kim's birthplace?"],
+        ["متى ولد كيم جونغ أون؟", "بوتين اتولد فين؟"],
+    ),
+    "death": (
+        ["When did Stalin die?", "How did Kim Il Sung's death happen?"],
+        ["متى مات ستالين؟", "متى توفي كيم جونغ إيل؟"],
+    ),
+    "family": (
+        ["Who was Kim Jong Un's grandfather?", "Does Putin have children?", "Is Kim married?"],
+        ["من هو والد كيم؟", "هل لبوتين أولاد؟", "مين مرات كيم؟", "من هو جد كيم جونغ اون"],
+    ),
+    "education": (
+        ["Where did Kim study?", "Which university did Lavrov graduate from?"],
+        ["أين درس كيم؟", "بوتين اتعلم فين؟"],
+    ),
+    "religion": (["What religion is Putin?", "Is Putin an Orthodox Christian?"], ["ما ديانة بوتين؟", "هل كيم مسلم؟"]),
+    "took_office": (
+        ["When did Sergei Lavrov become foreign minister?", "How long has Putin been in power?"],
+        ["متى أصبح لافروف وزيرا للخارجية؟", "منذ متى وبوتين رئيس روسيا؟", "امتى تولى كيم الحكم؟"],
+    ),
+    "founding": (
+        ["When was the Vostochny cosmodrome built?", "Who founded the World Institute for North Korean Studies?"],
+        ["متى تأسست قاعدة فوستوشني؟", "من هو مؤسس المعهد العالمي لدراسات كوريا الشمالية؟"],
+    ),
+    "war_end": (
+        ["When did the Korean War end?", "Who won the Korean war?", "When was the armistice signed?"],
+        ["متى انتهت الحرب الكورية؟", "مين كسب الحرب الكورية؟", "امتى انهار الاتحاد السوفيتي؟"],
+    ),
+    "election": (["How many votes did Putin get in the last election?"], ["كم نسبة التصويت لبوتين في الانتخابات؟"]),
+    "military": (
+        ["How many soldiers does North Korea have?", "How big is the Russian army?"],
+        ["كم عدد جنود كوريا الشمالية؟", "ما حجم الجيش الروسي؟"],
+    ),
+    "population": (["What is the population of Vladivostok?"], ["كم عدد سكان موسكو؟", "كم واحد عايش في بيونغ يانغ؟"]),
+    "staff": (
+        ["How many people work at the World Institute for North Korean Studies?", "How many employees does it have?"],
+        ["كم عدد موظفي المعهد؟", "قديش موظف في المعهد؟"],
+    ),
+    "trade": (
+        ["How much does Russia export in oil each year?", "What are North Korea's main exports?"],
+        ["ما هي صادرات كوريا الشمالية؟", "كم حجم التبادل التجاري بين روسيا وكوريا الشمالية؟"],
+    ),
+    "economy": (
+        ["What is North Korea's GDP?", "How much does Russia spend on defence?"],
+        ["ما هو الناتج المحلي لروسيا؟", "كم ميزانية الجيش الروسي؟"],
+    ),
+    "currency": (
+        ["What is North Korea's currency?", "What is the ruble to dollar exchange rate?"],
+        ["ما هي عملة كوريا الشمالية؟", "كم سعر صرف الروبل؟"],
+    ),
+    "money": (
+        ["What is Putin's salary?", "How much does a satellite cost?", "How rich is Kim?"],
+        ["كم راتب بوتين؟", "كم ثروة كيم؟", "كم تكلفة القمر الصناعي؟"],
+    ),
+    "language": (
+        ["What language do they speak in North Korea?", "Does Kim speak Russian?"],
+        ["ما هي لغة كوريا الشمالية؟", "هل يتكلم كيم الروسية؟"],
+    ),
+    "capital": (
+        ["What is the capital of France?", "What is South Korea's capital?"],
+        ["ما هي عاصمة اليابان؟", "عاصمة أستراليا إيه؟"],
+    ),
+    "area": (
+        ["What is the total area of North Korea?", "How big is the cosmodrome?"],
+        ["ما مساحة روسيا؟", "كم كيلومتر مربع مساحة كوريا؟"],
+    ),
+    "dimensions": (
+        ["How tall is Putin?", "How long is the Trans-Siberian Railway?"],
+        ["كم طول بوتين؟", "ما ارتفاع برج موسكو؟"],
+    ),
+    "weather": (
+        ["What's the weather like in London tomorrow?", "Will it rain in Vladivostok?"],
+        ["كيف حالة الطقس في موسكو اليوم؟", "هل تمطر في سيول؟"],
+    ),
+    "distance": (
+        ["How far is Vladivostok from Pyongyang?", "What is the range of North Korea's missiles?"],
+        ["كم المسافة بين موسكو وفلاديفوستوك؟", "كم يبعد المعهد عن سيول؟"],
+    ),
+}
+
+# Questions the article answers, worded close to the patterns: none asks for one of the kinds.
+NOT_ASKED = [
+    "How long were the formal talks?",
+    "ما طول المحادثات الرسمية؟",
+    "How long has Russia been fighting in Ukraine?",
+    "منذ متى تخوض موسكو عملياتها الهجومية على أوكرانيا؟",
+    "When did Kim leave the North Korean capital?",
+    "متى غادر كيم العاصمة الكورية الشمالية؟",
+    "What price will North Korea pay if it arms Russia?",
+    "ما الثمن الذي ستدفعه كوريا الشمالية؟",
+    "ما العرض العسكري الذي سيحضره الزعيم الكوري الشمالي؟",
+    "Who is Pyongyang's main political and economic backer?",
+    "من هو الداعم السياسي والاقتصادي الأساسي لبيونغ يانغ؟",
+    "ما هو المعهد العالمي لدراسات كوريا الشمالية ومن يرأسه؟",
+    "What is the World Institute for North Korean Studies?",
+    "How many ballistic missiles did Japan say were fired?",
+    "كم صاروخا قالت اليابان إنه أطلق؟",
+    "What is the Korean name for the Sea of Japan?",
+    "Is there room for military cooperation with North Korea?",
+    "هل هناك مساحة للتعاون العسكري مع كوريا الشمالية؟",
+    "ما هو عمل آن تشان إيل؟",
+    "Could North Korean arms change the course of the war in Ukraine?",
+    "Which weapons could have a major impact on the war in Ukraine?",
+    "Could Russia help North Korea build satellites?",
+    "When did Kim and Putin open the talks?",
+    "Did North Korea succeed in putting a satellite into orbit?",
+    "اتقابلوا سنة كام قبل كده؟",
+    "Which Russian ministers took part in the talks?",
+    "And which one is in charge of defence?",
+    "How deep are the ties between Russia and North Korea?",
+    "What is the price of arming Russia?",
+    "ما تكلفة تسليح روسيا؟",
+    "Did Russia distance itself from the sanctions?",
+    "من أي عاصمة انطلق كيم؟",
+    "ما الذي تريد كوريا تحديثه في سلاح الجو؟",  # the air force, not the weather
+    "هل سافر كيم عبر الجو؟",
+    "هل كان الجو وديا في القمة؟",
+    "How long was Kim's train journey?",
+    "How many officials came with Kim?",
+    "كم عدد الوزراء الروس الذين حضروا؟",
+]
+
+# Passages that do state each kind (in English and in Arabic): the check is not vacuous.
+STATED: dict[str, tuple[str, str]] = {
+    "age": ("Kim, 39 years old, arrived by train.", "وصل كيم البالغ من العمر 39 عاما بالقطار"),
+    "birth": ("Lavrov was born in Moscow in 1950.", "ولد لافروف في موسكو عام 1950"),
+    "death": ("Kim Il Sung died in 1994.", "توفي كيم إيل سونغ عام 1994"),
+    "family": ("Kim Jong Un is the grandson of Kim Il Sung.", "كيم جونغ أون هو حفيد كيم إيل سونغ، وزوجته ري سول جو"),
+    "education": ("Kim studied in Switzerland.", "درس كيم في سويسرا ثم في جامعة كيم إيل سونغ"),
+    "religion": ("Putin is a member of the Russian Orthodox Church.", "بوتين عضو في الكنيسة الأرثوذكسية الروسية"),
+    "took_office": ("Lavrov became foreign minister in 2004.", "أصبح لافروف وزيرا للخارجية عام 2004"),
+    "founding": ("The cosmodrome was founded in 2011.", "تأسست القاعدة عام 2011"),
+    "war_end": ("The Korean War ended with an armistice in 1953.", "انتهت الحرب الكورية بهدنة عام 1953"),
+    "election": ("Putin was re-elected with 87% of the vote.", "أعيد انتخاب بوتين بنسبة 87% من الأصوات"),
+    "military": ("North Korea has 1.2 million troops.", "يبلغ عدد الجيش الكوري الشمالي 1.2 مليون جندي"),
+    "population": ("Vladivostok, a port of 600,000 inhabitants", "يبلغ عدد سكان فلاديفوستوك 600 ألف نسمة"),
+    "staff": ("The institute has 40 researchers.", "يعمل في المعهد 40 باحثا"),
+    "trade": ("Russian oil exports reached 7 million barrels a day.", "بلغت صادرات النفط الروسية 7 ملايين برميل يوميا"),
+    "economy": (
+        "North Korea's GDP is estimated at $28 billion.",
+        "يقدر الناتج المحلي لكوريا الشمالية بـ28 مليار دولار",
+    ),
+    "currency": ("The North Korean won is the country's currency.", "الوون هو عملة كوريا الشمالية"),
+    "money": ("Putin's declared salary is 10 million roubles.", "يبلغ راتب بوتين المعلن 10 ملايين روبل"),
+    "language": ("Kim speaks fluent English.", "يتحدث كيم الإنجليزية بطلاقة"),
+    "capital": ("Pyongyang, the capital of North Korea", "بيونغ يانغ عاصمة كوريا الشمالية"),
+    "area": ("The base covers 700 square kilometres.", "تبلغ مساحة القاعدة 700 كيلومتر مربع"),
+    "dimensions": ("The tower is 540 metres tall.", "يبلغ ارتفاعه 540 مترا"),
+    "weather": ("The temperature in Vladivostok was 20 degrees.", "كانت درجة الحرارة في فلاديفوستوك 20 درجة"),
+    "distance": ("Vladivostok lies 700 kilometres from Pyongyang.", "تبعد فلاديفوستوك 700 كيلومتر عن بيونغ يانغ"),
+}
+
+
+@pytest.fixture(scope="module")
+def passages():
+    return load_corpus(SEEDS).passages
+
+
+def test_the_data_file_loads_with_every_kind_described_in_both_languages() -> None:
+    kinds = fact_types()
+    assert kinds is fact_types()  # read once
+    assert set(load_fact_types(FACT_TYPES_FILE)) == set(kinds)
+    assert {"age", "birth", "population", "weather", "distance", "founding"} <= set(kinds)  # the first six
+    for name in kinds:
+        for language in ("en", "ar"):
+            assert describe(name, language).strip()
+    assert describe("staff", "en") == "how many people work there"
+    assert describe("staff", "ar") == "كم عدد العاملين فيه"
+    assert describe("staff", "fr") == describe("staff", "en")
+
+
+def test_every_kind_has_examples_here() -> None:
+    assert set(ASKS) == set(fact_types()) == set(STATED)
+
+
+@pytest.mark.parametrize("kind", sorted(ASKS))
+def test_each_kind_is_asked_for_in_english_and_arabic(kind: str) -> None:
+    english, arabic = ASKS[kind]
+    assert english and arabic
+    for question in english + arabic:
+        assert asked_attribute(question) == kind, question
+
+
+@pytest.mark.parametrize("question", NOT_ASKED)
+def test_questions_the_article_answers_do_not_ask_for_a_fact_kind(question: str) -> None:
+    assert asked_attribute(question) is None
+
+
+@pytest.mark.parametrize("kind", sorted(STATED))
+def test_a_passage_that_gives_the_fact_states_it(kind: str) -> None:
+    english, arabic = STATED[kind]
+    assert states(kind, {"en": english})
+    assert states(kind, {"ar": arabic})
+
+
+def test_the_seed_article_states_none_of_the_kinds(passages) -> None:
+    """The summit report gives no age, relative, currency, staff count... so each such question is refused.
+
+    It does give counts and durations ("nearly two hours", "two ballistic missiles", "failed twice",
+    "a year and a half", "in 2019"), which the answer types see and the fact kinds must not mistake
+    for a height, a troop count or an age."""
+    assert len(passages) == 22
+    for kind in fact_types():
+        stating = [p.paragraph for p in passages if states(kind, p.views())]
+        assert stating == [], f"{kind} stated by ¶{stating}"
+    by_number = {p.paragraph: p.views() for p in passages}
+    assert supplies("quantity", by_number[4])  # nearly two hours of talks
+    assert supplies("quantity", by_number[17])  # two ballistic missiles
+    assert supplies("time", by_number[11])  # in 2019
+    assert not states("dimensions", by_number[4]) and not states("staff", by_number[4])
+    assert not states("military", by_number[17])
+    assert not states("capital", by_number[16])  # "left the North Korean capital" does not say which city
+    assert not states("money", by_number[22])  # "will pay the price"
+    assert not states("education", by_number[20])  # the World Institute for North Korean Studies
+
+
+def _answerable(name: str) -> list[dict]:
+    lines = (REPO / "eval" / name).read_text(encoding="utf-8").splitlines()
+    return [q for q in map(json.loads, filter(None, lines)) if q["type"] != "offtopic"]
+
+
+@pytest.mark.parametrize("name", EVAL_SETS)
+def test_no_answerable_question_is_refused_by_the_fact_check(name: str, passages) -> None:
+    """A question flagged with a kind no passage states is refused whatever its score: none may be answerable."""
+    questions = _answerable(name)
+    assert questions
+    refused = [
+        (q["id"], kind, q["question"])
+        for q in questions
+        if (kind := asked_attribute(q["question"])) is not None and not any(states(kind, p.views()) for p in passages)
+    ]
+    assert refused == []
+
+
+def _write(tmp_path: Path, content: object) -> Path:
+    path = tmp_path / "fact_types.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _kind(**changes: object) -> dict:
+    kind = {
+        "asks": {"en": ["how old"], "ar": ["كم عمر\\w*"]},
+        "states": {"en": ["\\d+ years old"]},
+        "describe": {"en": "how old they are", "ar": "كم يبلغ عمره"},
+    }
+    kind.update(changes)
+    return {"kinds": {"age": kind}}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid UTF-8 JSON"),
+        ({"kinds": {}}, '"kinds"'),
+        (_kind(asks={"en": ["how old"]}), "no patterns for ['ar']"),
+        (_kind(asks={"en": ["how (old"], "ar": ["عمر"]}), "invalid regular expression"),
+        (_kind(asks={"en": ["(old)?"], "ar": ["عمر"]}), "matches the empty string"),
+        (_kind(asks={"en": ["how old"], "ar": ["كم عمرة"]}), "normalise() folds away"),
+        (_kind(describe={"en": "how old they are"}), "describe"),
+        (_kind(say={"en": "x"}), "unknown field"),
+    ],
+)
+def test_a_malformed_file_is_reported_with_its_name(tmp_path: Path, content: object, message: str) -> None:
+    path = _write(tmp_path, content)
+    with pytest.raises(FactTypesError) as error:
+        load_fact_types(path)
+    assert str(path) in str(error.value)
+    assert message in str(error.value)
+
+
+def test_a_missing_file_is_reported_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "absent.json"
+    with pytest.raises(FactTypesError) as error:
+        load_fact_types(path)
+    assert str(error.value).startswith(f"{path}: cannot read")
+
+
+def test_a_valid_file_loads(tmp_path: Path) -> None:
+    kinds = load_fact_types(_write(tmp_path, _kind()))
+    assert list(kinds) == ["age"]
+    assert kinds["age"].asks.search("كم عمره")
+    assert not kinds["age"].asks.search("how older")  # whole words
