@@ -6,7 +6,10 @@ Layout of ``seeds/`` (a new article needs only the first file):
 * ``<doc>.<lang>.txt`` -- an optional translation (``lang`` is a two-letter code),
   aligned paragraph for paragraph with the original;
 * ``<doc>.meta.json`` -- optional metadata: ``title`` (per language), ``source``,
-  and ``files`` mapping each file name to its ``language``.
+  ``files`` mapping each file name to its ``language``, ``examples`` (questions to
+  suggest, per language), ``date`` (of publication), ``questions`` (per paragraph number and language, the
+  questions editors know that paragraph answers) and ``summary`` (an editor's key
+  points per language, each ``{"text": ..., "paragraph": N}``).
 """
 
 from __future__ import annotations
@@ -78,6 +81,12 @@ class Passage:
     translation: str | None = None
     translation_language: str | None = None
     translation_sentences: tuple[str, ...] = ()
+    # (language, question) pairs an editor wrote for this paragraph: retrieval evidence, never quoted.
+    questions: tuple[tuple[str, str], ...] = ()
+
+    def questions_in(self, language: str) -> tuple[str, ...]:
+        """The editors' questions for this paragraph in ``language``."""
+        return tuple(q for lang, q in self.questions if lang == language)
 
     def text_in(self, language: str) -> str:
         """The paragraph in ``language`` if available, else the original."""
@@ -111,6 +120,9 @@ class Document:
     translation_path: Path | None
     paragraph_count: int
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # An editor's key points per language, as (sentence, paragraph number); empty: summarised by the bot.
+    summary: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    date: str | None = None  # publication date as the editor gives it (ISO 8601)
 
     def title(self, language: str) -> str:
         """Title in ``language``, falling back to any title we have."""
@@ -196,6 +208,7 @@ def _load_document(original: Path, translations: list[Path]) -> tuple[Document, 
         translation_path, translation_language = candidate, lang
         break
 
+    questions = _editor_questions(meta, original, len(paragraphs))
     titles = meta.get("title") if isinstance(meta.get("title"), dict) else {}
     if not titles:
         titles = {language: paragraphs[0][:80]}
@@ -212,6 +225,8 @@ def _load_document(original: Path, translations: list[Path]) -> tuple[Document, 
             for lang, questions in (meta.get("examples") or {}).items()
             if isinstance(questions, list)
         },
+        summary=_editor_summary(meta, original, len(paragraphs)),
+        date=str(meta["date"]) if meta.get("date") else None,
     )
     passages = [
         Passage(
@@ -224,10 +239,57 @@ def _load_document(original: Path, translations: list[Path]) -> tuple[Document, 
             translation=translated[number - 1] if translated else None,
             translation_language=translation_language,
             translation_sentences=split_sentences(translated[number - 1]) if translated else (),
+            questions=questions.get(number, ()),
         )
         for number, paragraph in enumerate(paragraphs, start=1)
     ]
     return document, passages
+
+
+def _meta_path(original: Path) -> Path:
+    return original.with_name(original.name.removesuffix(".txt") + ".meta.json")
+
+
+def _editor_questions(meta: dict, original: Path, paragraphs: int) -> dict[int, tuple[tuple[str, str], ...]]:
+    """``questions`` of a meta file: {"3": {"en": [...], "ar": [...]}} -> {3: (("en", q), ...)}."""
+    raw = meta.get("questions") or {}
+    where = _meta_path(original)
+    if not isinstance(raw, dict):
+        raise CorpusError(f"{where}: 'questions' must map paragraph numbers to {{language: [questions]}}")
+    out: dict[int, tuple[tuple[str, str], ...]] = {}
+    for key, by_language in raw.items():
+        if not str(key).isdigit() or not 1 <= int(key) <= paragraphs:
+            raise CorpusError(f"{where}: 'questions' names paragraph {key!r}; the article has 1 to {paragraphs}")
+        if not isinstance(by_language, dict) or not all(isinstance(v, list) for v in by_language.values()):
+            raise CorpusError(f"{where}: 'questions' for paragraph {key} must map languages to lists of questions")
+        out[int(key)] = tuple(
+            (str(lang), " ".join(str(q).split())) for lang, qs in by_language.items() for q in qs if str(q).strip()
+        )
+    return out
+
+
+def _editor_summary(meta: dict, original: Path, paragraphs: int) -> dict[str, tuple[tuple[str, int], ...]]:
+    """``summary`` of a meta file: {"en": [{"text": ..., "paragraph": 1}, ...]}."""
+    raw = meta.get("summary") or {}
+    where = _meta_path(original)
+    out: dict[str, tuple[tuple[str, int], ...]] = {}
+    if not isinstance(raw, dict):
+        raise CorpusError(f"{where}: 'summary' must map languages to lists of {{text, paragraph}}")
+    for language, points in raw.items():
+        items: list[tuple[str, int]] = []
+        for point in points if isinstance(points, list) else [None]:
+            if (
+                not isinstance(point, dict)
+                or not str(point.get("text", "")).strip()
+                or not isinstance(point.get("paragraph"), int)
+                or not 1 <= point["paragraph"] <= paragraphs
+            ):
+                raise CorpusError(
+                    f"{where}: each 'summary' point needs a 'text' and a 'paragraph' from 1 to {paragraphs}"
+                )
+            items.append((" ".join(str(point["text"]).split()), point["paragraph"]))
+        out[str(language)] = tuple(items)
+    return out
 
 
 def load_corpus(seeds_dir: Path) -> Corpus:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .corpus import Corpus
+from .corpus import Corpus, Passage
 from .normalize import normalise, stem, tokens
 
 # Question and function words: they say how a question is asked, not what about.
@@ -69,9 +69,20 @@ class LexicalIndex:
         return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float32)
 
 
-def build_lexical(corpus: Corpus) -> dict[str, LexicalIndex]:
-    """One BM25 index per language; passages without that language use their original text."""
+def build_lexical(corpus: Corpus, *, with_questions: bool = False) -> dict[str, LexicalIndex]:
+    """One BM25 index per language; passages without that language use their original text.
+
+    ``with_questions`` expands each paragraph with its editors' questions in that language
+    (document expansion: the words readers use for what the paragraph says).
+    """
+
+    def document(passage: Passage, language: str) -> list[str]:
+        words = terms(passage.text_in(language))
+        if with_questions:
+            words += [t for q in passage.questions_in(language) for t in terms(q)]
+        return words
+
     return {
-        language: LexicalIndex([terms(p.text_in(language)) for p in corpus.passages])
+        language: LexicalIndex([document(p, language) for p in corpus.passages])
         for language in sorted(corpus.languages)
     }

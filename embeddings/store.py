@@ -3,7 +3,8 @@
 Files in the index folder:
 
 * ``vectors.faiss`` -- the FAISS index (``faiss.write_index``);
-* ``units.json`` -- what each FAISS id is: passage id, language view, sentence number;
+* ``units.json`` -- what each FAISS id is: passage id, language view, sentence number
+  and editor question number;
 * ``manifest.json`` -- backend, model id, dimension, corpus hash, normaliser and
   format versions. Written last, so a crash mid-build leaves no valid manifest
   and the next start rebuilds.
@@ -27,7 +28,7 @@ from .vector_index import VectorIndex, VectorIndexError, choose_kind, create_ind
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: editor questions are units too
 INDEX_FILE = "vectors.faiss"
 UNITS_FILE = "units.json"
 MANIFEST_FILE = "manifest.json"
@@ -44,11 +45,13 @@ class IndexUnreadableError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """One embedded text: a whole paragraph (``sentence`` = 0) or one of its sentences (1-based)."""
+    """One embedded text: a whole paragraph (``sentence`` = 0), one of its sentences (1-based),
+    or one of the questions an editor wrote for it (``question``, 1-based; not article text)."""
 
     passage: int  # position in Corpus.passages
     language: str
     sentence: int
+    question: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,8 @@ class LoadedIndex:
 
 
 def corpus_units(corpus: Corpus) -> list[tuple[Unit, str]]:
-    """Everything to embed: each paragraph in each language, plus its sentences when it has several."""
+    """Everything to embed: each paragraph in each language, its sentences when it has several,
+    and the questions editors wrote for it."""
     units: list[tuple[Unit, str]] = []
     for i, passage in enumerate(corpus.passages):
         for language, text in passage.views().items():
@@ -93,6 +97,7 @@ def corpus_units(corpus: Corpus) -> list[tuple[Unit, str]]:
             sentences = passage.sentences_in(language)
             if len(sentences) > 1:
                 units.extend((Unit(i, language, n), s) for n, s in enumerate(sentences, start=1))
+        units.extend((Unit(i, lang, 0, n), q) for n, (lang, q) in enumerate(passage.questions, start=1))
     return units
 
 
@@ -141,12 +146,18 @@ def build_index(
     """Embed every unit of ``corpus``, write the three files and return the loaded index."""
     index_dir.mkdir(parents=True, exist_ok=True)
     units = corpus_units(corpus)
-    vectors = embedder.embed_passages([text for _, text in units], progress=progress)
+    # Editor questions are embedded as queries: e5 compares query with query symmetrically,
+    # and the question a reader types is a query.
+    asked = np.array([u.question > 0 for u, _ in units], dtype=bool)
+    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
+    vectors[~asked] = embedder.embed_passages([text for u, text in units if not u.question], progress=progress)
+    if asked.any():
+        vectors[asked] = embedder.embed_queries([text for u, text in units if u.question])
     index = create_index(vectors, np.arange(len(units), dtype=np.int64), kind=kind)
     manifest = expected_manifest(corpus, embedder, len(units), index.kind)
     (index_dir / MANIFEST_FILE).unlink(missing_ok=True)  # invalid until fully written
     index.save(index_dir / INDEX_FILE)
-    _write_json(index_dir / UNITS_FILE, [[u.passage, u.language, u.sentence] for u, _ in units])
+    _write_json(index_dir / UNITS_FILE, [[u.passage, u.language, u.sentence, u.question] for u, _ in units])
     _write_json(index_dir / MANIFEST_FILE, asdict(manifest))
     return LoadedIndex(index, [u for u, _ in units], manifest)
 
@@ -171,7 +182,7 @@ def load_index(index_dir: Path, manifest: Manifest) -> LoadedIndex:
         raise IndexUnreadableError(index_dir / INDEX_FILE, str(exc)) from exc
     try:
         raw = json.loads((index_dir / UNITS_FILE).read_text(encoding="utf-8"))
-        units = [Unit(int(p), str(lang), int(s)) for p, lang, s in raw]
+        units = [Unit(int(p), str(lang), int(s), int(q)) for p, lang, s, q in raw]
     except (OSError, ValueError, TypeError) as exc:
         raise IndexUnreadableError(index_dir / UNITS_FILE, str(exc)) from exc
     if len(units) != len(vectors) or vectors.dim != manifest.dim or len(units) != manifest.count:

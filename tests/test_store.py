@@ -59,10 +59,12 @@ def test_build_writes_three_files_and_json_sidecars(corpus: Corpus, fake_embedde
     assert {"format_version", "normaliser_version", "index_kind", "count"} <= set(manifest)
     units = json.loads((index_dir / UNITS_FILE).read_text(encoding="utf-8"))
     assert len(units) == manifest["count"] == len(loaded.vectors) == len(loaded.units)
-    # Every paragraph is embedded in both languages.
-    assert {(p, lang) for p, lang, sentence in units if sentence == 0} == {
+    # Every paragraph is embedded in both languages, and so is every editor question of meta.json.
+    assert {(p, lang) for p, lang, sentence, question in units if sentence == 0 and not question} == {
         (i, lang) for i in range(22) for lang in ("ar", "en")
     }
+    asked = [(p, lang) for p, lang, _, question in units if question]
+    assert len(asked) == sum(len(p.questions) for p in corpus.passages) > 0
 
 
 def test_open_loads_without_rebuilding_and_gives_same_results(
@@ -84,7 +86,8 @@ def test_missing_index_is_built_with_a_log_line(
 ) -> None:
     caplog.set_level(logging.INFO, logger="embeddings.store")
     loaded = open_index(corpus, fake_embedder, index_dir)
-    assert fake_embedder.passages_embedded == len(loaded.units) > 0
+    # Editor questions are embedded as queries (question to question); everything else as passages.
+    assert fake_embedder.passages_embedded == sum(not u.question for u in loaded.units) > 0
     assert "no index yet" in _log_text(caplog)
     assert (index_dir / MANIFEST_FILE).exists()
 
