@@ -26,7 +26,7 @@ from typing import Literal, NoReturn
 
 from .normalize import normalise, normalise_arabic
 
-AnswerType = Literal["place", "time", "quantity", "reason"]
+AnswerType = Literal["place", "time", "quantity", "reason", "means"]
 
 _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
     "place": re.compile(
@@ -44,6 +44,14 @@ _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
         r"|^(لماذا|ليش|ليه)\b|\b(ما|شو) (الهدف|السبب|سبب|هدف)\b"
     ),
     "quantity": re.compile(r"\bhow (many|much|long)\b|^(كم)\b|\bكم (عدد|مره|ساعه|يوم|سنه|عام)\b"),
+    # "How did Kim travel to Russia?", "ازاي كيم وصل روسيا؟": the means of getting somewhere. Read after
+    # dialect mapping, so ازاي/شلون/كيفاش are كيف and راح is ذهب.
+    "means": re.compile(
+        r"\bhow (did|does|do|will|was|were|is)\b.*\b(travel|trave?ll?ed|get|got|go|went|arrive|arrived|come|came"
+        r"|reach|reached|journey|transported|make it)\b|\bby what means\b"
+        r"|\bكيف\b.*\b(وصل|سافر|ذهب|جاء|اتي|انتقل|تنقل|جه|يسافر|يوصل|يروح)\b"
+        r"|\b(وصل|سافر|ذهب|جاء|اتي|انتقل|تنقل|جه)\b.*\bكيف\b|\bبماذا (سافر|وصل|جاء)\b|\b(وسيله|وسيلة) (النقل|السفر)\b"
+    ),
 }
 
 # "at Vladivostok", "at the Vostochny ...": news English puts the venue after "at";
@@ -72,6 +80,14 @@ _REASON = re.compile(
 )
 
 
+# "aboard his armoured train", "على متن قطاره المصفح": how people travel, in news prose.
+_MEANS = re.compile(
+    r"\b(aboard|on board|by (train|plane|air|car|road|rail|sea|boat|ship|helicopter)|train|plane|aircraft|flight"
+    r"|motorcade|convoy)\b"
+    r"|\b(علي متن|قطار|قطاره|بالقطار|طائره|بالطائره|طائرته|موكب|سياره|بالسياره|رحله جويه)\b"
+)
+
+
 def expected_type(question: str) -> AnswerType | None:
     """The kind of answer a question asks for, if it is one we can recognise."""
     text = normalise(question)
@@ -92,6 +108,8 @@ def supplies(kind: AnswerType, views: dict[str, str]) -> bool:
         if kind == "quantity" and _QUANTITY.search(folded):
             return True
         if kind == "reason" and _REASON.search(folded):
+            return True
+        if kind == "means" and _MEANS.search(folded):
             return True
     return False
 

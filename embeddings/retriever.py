@@ -3,19 +3,24 @@
 The steps, each switchable in :class:`RetrievalConfig` so ``summit-bot eval``
 can ablate them (see docs/retrieval.md):
 
-1. rewrite names spelled unlike the article (Shoygu -> Shoigu); detect the
-   question's language; fold an elliptical follow-up into the previous question;
+1. read the question (:mod:`.query`): Arabizi to Arabic script, names spelled unlike the
+   article rewritten (Shoygu -> Shoigu), dialect words mapped to MSA for word matching;
+   fold an elliptical follow-up into the previous question;
 2. dense scores per passage from the paragraph *in the question's language*
    (the English translation for English questions), mixed with its other-language
    view, each blended with its best sentence;
-3. BM25 over normalised, stemmed words of the same language view;
-4. z-score fusion of both into one ranking, plus a small bonus for passages that
+3. BM25 over normalised, stemmed words of the same language view, each paragraph
+   expanded with the questions its editors wrote for it (``meta.json``), and the
+   question's closeness to those editor questions (dense, query to query);
+4. z-score fusion into one ranking, plus a small bonus for passages that
    hold the kind of answer asked for (place, time, quantity, reason); a "what did he
-   say next?" follow-up goes to the paragraph that carries the previous answer on;
+   say next?" follow-up goes to the paragraph that carries the shown answer on, and
+   "who said that?" to the paragraph just shown;
 5. refusal: answered only when the best cosine, plus how far it stands out from
    the corpus median (e5 cosines bunch together), plus capped BM25 evidence,
    reaches a threshold, and, for a question asking for a fact such as an age or a
-   birth date, when one of the top passages states such a fact.
+   birth date, when one of the top passages states such a fact. Refusal reads the
+   article's own words only: editor questions help ranking, not the decision to answer.
 """
 
 from __future__ import annotations
@@ -35,9 +40,10 @@ import numpy as np
 from .answer_types import AnswerType, Attribute, asked_attribute, expected_type, states, supplies
 from .corpus import Corpus, Passage, continues_previous, load_corpus
 from .embedders import Embedder
-from .language import Language, detect_language
+from .language import Language
 from .lexical import LexicalIndex, build_lexical, terms
 from .normalize import normalise
+from .query import Query, read_query
 from .spelling import Speller
 from .store import LoadedIndex, Unit, open_index
 
@@ -83,6 +89,25 @@ _ASKS_WHAT_CAME_NEXT = re.compile(
 )
 
 
+# A follow-up that points at the answer just shown rather than at the question: "Who said that?",
+# "when was this?", "ومين قال كده؟". Its answer is in (or just before) the paragraph shown.
+_POINTS_AT_ANSWER = re.compile(
+    r"\b(who|when|where|why) (said|says|did|was|is|were) (that|this|it|so)\b|\bwho said\b"
+    r"|\b(مين|من|منو|امتي|متي|وين|فين|اين) (قال|قالها|قاله|حكي|حكاها|صار|كان|حصل)\b"
+    r"|\b(قال|حكي|صار|حصل|كان) (كده|هيك|ذلك|هذا|هاد|هذا الكلام|الكلام ده)\b"
+    # "Where was that meeting?", "وأين جرى ذلك اللقاء؟": a question word about the event just named.
+    r"|^(and )?(who|when|where)\b.*\b(that|this) (meeting|summit|trip|visit|talk|talks|speech|statement|remark)s?\b"
+    r"|^و?(من|مين|متي|امتي|اين|وين|فين)\b.*\b(ذلك|تلك|هذا|هذه) (اللقاء|الاجتماع|الزياره|الرحله|القمه|التصريح|الكلام)\b"
+)
+# Which passage ranks first when two are close: below this z-score gap the answer offers the
+# runner-up as a button. Measured on the tuning set: misses at rank 1 that the right paragraph
+# follows at rank 2 have gaps under ~0.6, clear answers mostly above 1.
+CLOSE_CALL = 0.6
+# The dense "query to editor question" signal counts in full once a passage has this many
+# editor questions in the question's language: one or two questions are weak evidence.
+FULL_COVERAGE = 5
+
+
 class RetrievalError(Exception):
     """A question cannot be answered for a reason the asker can fix (e.g. it is empty)."""
 
@@ -91,17 +116,25 @@ class RetrievalError(Exception):
 class RetrievalConfig:
     """Every retrieval choice that is a real trade-off, with the defaults measured in docs/retrieval.md."""
 
+    arabizi: bool = True  # Arabic typed in Latin letters is transliterated before retrieval
+    dialect: bool = True  # dialect question/function words are matched as their MSA equivalents
     translation_views: bool = True  # score against the paragraph in the question's language too
     cross_view_weight: float = 0.5  # share of the other language's view in a passage's dense score
     sentence_scoring: bool = True  # let a paragraph's best sentence lift its score
     sentence_weight: float = 0.5  # blend of paragraph cosine and best-sentence cosine
     lexical: bool = True  # BM25 evidence fused with the dense score
     lexical_weight: float = 0.4  # BM25 z-score weight relative to the dense z-score
+    editor_questions: bool = True  # BM25 documents include the editors' questions for each paragraph
+    question_weight: float = 0.5  # z-score weight of the best editor-question cosine (0 = off)
     answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/...)
     spelling: bool = True  # rewrite words the corpus spells differently (Shoygu -> Shoigu) before retrieval
     attribute_check: bool = True  # "How old is...?" needs a passage that states an age (answer_types.py)
     follow_ups: bool = True  # fold elliptical questions into the previous one
     continuations: bool = True  # "what did he add?" -> the "He added:" paragraph after the previous answer
+    points_at_answer: bool = True  # "who said that?" -> the paragraph just shown
+    # z-score bonus, in a follow-up, for the paragraphs of the shown answer's quote chain (the one it
+    # continues, the one that continues it): "and what did he promise?" after a quote means its sequel.
+    chain_weight: float = 0.5
     context_weight: float = 0.5  # weight of the previous question's vector in a follow-up
     # Refusal. relevance = best dense cosine + margin_weight * (best - corpus median)
     #                      + lexical_bonus * min(best BM25, 3).
@@ -147,6 +180,16 @@ class Answer:
     hits: tuple[Hit, ...]
     used_context: bool = False
     truncated: bool = False
+    # Why a question was not answered: "not_in_article", or "fact_not_stated" when the article
+    # is about the right thing but never gives the fact asked for (``attribute``).
+    reason: str | None = None
+    attribute: str | None = None
+    arabizi: bool = False  # typed in Latin letters: the reply is in Arabic script
+
+    @property
+    def close_call(self) -> bool:
+        """Whether the runner-up is nearly as good as the best passage (worth offering)."""
+        return len(self.hits) > 1 and self.hits[0].score - self.hits[1].score < CLOSE_CALL
 
     def to_json(self) -> dict[str, Any]:
         """The ``summit-bot ask --json`` object."""
@@ -156,6 +199,7 @@ class Answer:
             "answered": self.answered,
             "confidence": self.confidence,
             "used_context": self.used_context,
+            **({"reason": self.reason} if not self.answered and self.reason else {}),
             "passages": [
                 {
                     "id": hit.passage.id,
@@ -217,20 +261,29 @@ class Retriever:
     embedder: Embedder
     index: LoadedIndex
     config: RetrievalConfig = field(default_factory=RetrievalConfig)
-    lexical: dict[str, LexicalIndex] = field(default_factory=dict)
+    lexical: dict[str, LexicalIndex] = field(default_factory=dict)  # the article's words: refusal reads these
+    expanded: dict[str, LexicalIndex] = field(default_factory=dict)  # plus editor questions: ranking reads these
     speller: Speller | None = None
 
     def __post_init__(self) -> None:
         if not self.lexical:
             self.lexical = build_lexical(self.corpus)
+        if not self.expanded:
+            has_questions = any(p.questions for p in self.corpus.passages)
+            self.expanded = build_lexical(self.corpus, with_questions=True) if has_questions else self.lexical
         if self.speller is None:
             self.speller = Speller.from_texts(text for p in self.corpus.passages for text in p.views().values())
-        # unit id -> position, and per passage: language -> [paragraph unit, sentence units...]
+        # Per passage: language -> [paragraph unit, sentence units...], and language -> [editor question units].
         self._units_of: list[dict[str, list[int]]] = [{} for _ in self.corpus.passages]
+        self._questions_of: list[dict[str, list[int]]] = [{} for _ in self.corpus.passages]
         for uid, unit in enumerate(self.index.units):
-            self._units_of[unit.passage].setdefault(unit.language, []).append(uid)
-        self._cache: OrderedDict[tuple[str, str | None, int], Answer] = OrderedDict()
+            owner = self._questions_of if unit.question else self._units_of
+            owner[unit.passage].setdefault(unit.language, []).append(uid)
+        self._cache: OrderedDict[tuple[str, str | None, str | None, int], Answer] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # Question vectors by text: the intent step and retrieval read the same vector, and a
+        # follow-up's context was usually embedded a turn ago.
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._flags: dict[str, np.ndarray] = {}  # see _passage_flags
         # Stemmed words of each sentence, filled on first use: highlighting must not re-stem per question.
         self._sentence_terms: dict[tuple[int, str], tuple[frozenset[str], ...]] = {}
@@ -251,16 +304,58 @@ class Retriever:
         index = open_index(corpus, embedder, index_dir, rebuild=rebuild, repair=repair)
         return cls(corpus=corpus, embedder=embedder, index=index, config=config or RetrievalConfig())
 
+    def unit_id(self, passage: int, language: str, sentence: int) -> int | None:
+        """The index id of a paragraph (``sentence`` 0) or one of its sentences in one language view."""
+        ids = self._units_of[passage].get(language, [])
+        return ids[sentence] if sentence < len(ids) else None
+
+    def closeness(self, vector: np.ndarray) -> float:
+        """The best cosine of a question vector with anything in the index (text or editor question)."""
+        return max(self._unit_scores(vector).values(), default=-1.0)
+
     def with_config(self, config: RetrievalConfig) -> Retriever:
         """The same corpus and index with other settings (used by the ablation)."""
         return replace(self, config=config)
 
     # -- public API -------------------------------------------------------------------------
 
-    def ask(self, question: str, *, k: int = 3, context: str | None = None, cache: bool = True) -> Answer:
-        """Rank passages for ``question``; ``context`` is the previous question of the conversation.
+    def read(self, question: str) -> Query:
+        """The question as retrieval reads it (Arabizi, spelling and dialect rewrites applied)."""
+        cfg = self.config
+        typed = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        speller = self.speller if cfg.spelling else None
+        return read_query(typed, speller=speller, arabizi=cfg.arabizi, dialect=cfg.dialect)
+
+    def vector(self, text: str) -> np.ndarray:
+        """The question vector of ``text``, kept for the next few hundred questions."""
+        with self._cache_lock:
+            cached = self._vectors.get(text)
+            if cached is not None:
+                self._vectors.move_to_end(text)
+                return cached
+        vector = self.embedder.embed_queries([text])[0]
+        with self._cache_lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > self.config.cache_size:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = 3,
+        context: str | None = None,
+        shown: str | None = None,
+        cache: bool = True,
+        read: tuple[Query, np.ndarray] | None = None,
+    ) -> Answer:
+        """Rank passages for ``question``; ``context`` is the previous question of the conversation
+        and ``shown`` the id of the passage its answer showed.
 
         ``cache=False`` bypasses the answer cache (evaluation and benchmarks time real work).
+        ``read`` is :meth:`read` and :meth:`vector` of this question when the caller has them
+        already (the conversation engine reads a message once for intents and retrieval).
         """
         question = " ".join(question.split())
         if not question:
@@ -268,15 +363,17 @@ class Retriever:
         truncated = len(question) > MAX_QUESTION_CHARS
         query = question[:MAX_QUESTION_CHARS]
         context = " ".join((context or "").split())[:MAX_QUESTION_CHARS] or None
-        key = (query, context, k)
+        shown = shown if context else None
+        key = (query, context, shown, k)
         if not cache:
-            return replace(self._answer(query, k=k, context=context, truncated=truncated), question=question)
+            answer = self._answer(query, k=k, context=context, shown=shown, truncated=truncated, read=read)
+            return replace(answer, question=question)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return replace(cached, question=question)
-        answer = self._answer(query, k=k, context=context, truncated=truncated)
+        answer = self._answer(query, k=k, context=context, shown=shown, truncated=truncated, read=read)
         answer = replace(answer, question=question)
         with self._cache_lock:
             self._cache[key] = answer
@@ -286,43 +383,58 @@ class Retriever:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _answer(self, query: str, *, k: int, context: str | None, truncated: bool) -> Answer:
+    def _answer(
+        self,
+        question: str,
+        *,
+        k: int,
+        context: str | None,
+        shown: str | None,
+        truncated: bool,
+        read: tuple[Query, np.ndarray] | None = None,
+    ) -> Answer:
         cfg = self.config
-        spell = self.speller.correct if cfg.spelling and self.speller is not None else None
-        if spell is not None:
-            query = spell(query)
-        language: Language = detect_language(query)
-        use_context = bool(cfg.follow_ups and context and is_elliptical(query))
+        query, vector = read if read is not None else (self.read(question), None)
+        if vector is None:
+            vector = self.vector(query.text)
+        language: Language = query.language
+        use_context = bool(cfg.follow_ups and context and is_elliptical(query.text))
+        query_terms = terms(query.words)
         if use_context:
-            if spell is not None:  # only a context that will be read is worth correcting
-                context = spell(context or "")
-            q_vec, c_vec = self.embedder.embed_queries([query, context])  # type: ignore[list-item]
-            vector = q_vec + cfg.context_weight * c_vec
+            previous = self.read(context or "")  # only a context that will be read is worth correcting
+            c_vec = self.vector(previous.text)
+            vector = vector + cfg.context_weight * c_vec
             vector /= np.linalg.norm(vector) or 1.0
-            query_terms = terms(query) + terms(context or "")
-        else:
-            vector = self.embedder.embed_queries([query])[0]
-            query_terms = terms(query)
+            query_terms = query_terms + terms(previous.words)
 
         unit_scores = self._unit_scores(vector)
         passages = self.corpus.passages
         candidates = sorted({self.index.units[j].passage for j in unit_scores})
         dense = np.array([self._dense_score(i, language, unit_scores) for i in candidates], dtype=np.float32)
-        fused = _zscore(dense)
+        fused = zscore(dense)
         lexical = np.zeros(len(candidates), dtype=np.float32)
         lex_language = language if language in self.lexical else passages[0].language
         if cfg.lexical and query_terms:
             lexical = self.lexical[lex_language].scores(query_terms)[candidates]
-            if lexical.max() > 0:
-                fused = fused + cfg.lexical_weight * _zscore(lexical)
+            ranking = self.expanded[lex_language].scores(query_terms)[candidates] if cfg.editor_questions else lexical
+            if ranking.max() > 0:
+                fused = fused + cfg.lexical_weight * zscore(ranking)
+        if cfg.question_weight > 0:
+            asked = self._question_scores(candidates, language, unit_scores)
+            if asked is not None:
+                fused = fused + cfg.question_weight * zscore(asked)
 
-        kind = expected_type(query) if cfg.answer_type_weight else None
+        kind = expected_type(query.words) if cfg.answer_type_weight else None
         if kind is not None:
             fused = fused + cfg.answer_type_weight * self._supplies(kind)[candidates]
-        if use_context and cfg.continuations and _ASKS_WHAT_CAME_NEXT.search(normalise(query)):
-            following = self._continuation(c_vec, context or "")
-            if following in candidates:
-                fused[candidates.index(following)] = fused.max() + 1.0
+        if use_context and cfg.chain_weight and shown is not None:
+            for neighbour in self._quote_chain(shown):
+                if neighbour in candidates:
+                    fused[candidates.index(neighbour)] += cfg.chain_weight
+        if use_context:
+            target = self._pointed_at(query.text, context or "", shown)
+            if target is not None and target in candidates:
+                fused[candidates.index(target)] = fused.max() + 1.0
 
         ranked = np.argsort(-fused, kind="stable")
         order = ranked[: max(1, k)]
@@ -334,9 +446,12 @@ class Retriever:
         )
         threshold = cfg.min_relevance_ar if language == "ar" else cfg.min_relevance
         answered = relevance >= threshold
-        attribute = asked_attribute(query) if cfg.attribute_check else None
+        reason = None if answered else "not_in_article"
+        attribute = asked_attribute(query.words) if cfg.attribute_check else None
         if attribute is not None and not any(self._states(attribute)[candidates[i]] for i in ranked[:3]):
-            answered = False  # about the right person or place, but the article never gives that fact
+            # About the right person or place, but the article never gives that fact.
+            reason = "fact_not_stated" if answered else reason
+            answered = False
         confidence = "low"
         if answered:
             confidence = "high" if relevance >= threshold + cfg.high_confidence else "medium"
@@ -352,32 +467,89 @@ class Retriever:
             for i in order
         )
         return Answer(
-            question=query,
+            question=question,
             language=language,
             answered=answered,
             confidence=confidence,
             hits=hits,
             used_context=use_context,
             truncated=truncated,
+            reason=reason,
+            attribute=attribute if reason == "fact_not_stated" else None,
+            arabizi=query.arabizi,
         )
 
-    def _continuation(self, context_vector: np.ndarray, context: str) -> int | None:
-        """The paragraph that carries on the previous answer ("He added: ..."), if the article has one.
+    def _pointed_at(self, question: str, context: str, shown: str | None) -> int | None:
+        """The passage a follow-up points at, when it points at the previous answer rather than its topic.
 
-        News reports continue a quote in a paragraph that opens by pointing back; only such a
-        paragraph is taken as "what came next", so a question is never pushed onto an unrelated one.
+        "What did he say next?" -> the paragraph carrying the shown one on ("He added: ...");
+        "Who said that?" -> the paragraph shown (or the one it continues, which names the speaker).
         """
-        scores = self._unit_scores(context_vector)
-        language = detect_language(context)
-        shown = max({self.index.units[j].passage for j in scores}, key=lambda i: self._dense_score(i, language, scores))
-        following = shown + 1
+        cfg = self.config
+        text = normalise(question)
+        asks_next = cfg.continuations and _ASKS_WHAT_CAME_NEXT.search(text)
+        asks_about_answer = cfg.points_at_answer and _POINTS_AT_ANSWER.search(text)
+        if not asks_next and not asks_about_answer:
+            return None
+        at = self._shown_index(shown, context)
+        if at is None:
+            return None
         passages = self.corpus.passages
-        carries_on = (
-            following < len(passages)
-            and passages[following].doc == passages[shown].doc
-            and continues_previous(passages[following])
+        if asks_next:
+            following = at + 1
+            carries_on = (
+                following < len(passages)
+                and passages[following].doc == passages[at].doc
+                and continues_previous(passages[following])
+            )
+            return following if carries_on else None
+        if at > 0 and passages[at - 1].doc == passages[at].doc and continues_previous(passages[at]):
+            return at - 1
+        return at
+
+    def _quote_chain(self, shown: str) -> list[int]:
+        """The paragraphs joined to the shown one by a continuation opener ("He added: ...")."""
+        at = self._shown_index(shown, "")
+        if at is None:
+            return []
+        passages = self.corpus.passages
+        chain = []
+        if at + 1 < len(passages) and passages[at + 1].doc == passages[at].doc and continues_previous(passages[at + 1]):
+            chain.append(at + 1)
+        if at > 0 and passages[at - 1].doc == passages[at].doc and continues_previous(passages[at]):
+            chain.append(at - 1)
+        return chain
+
+    def _shown_index(self, shown: str | None, context: str) -> int | None:
+        """Position of the passage the previous answer showed; without one, the context's best match."""
+        if shown is not None:
+            passage = self.corpus.passage(shown)
+            return self.corpus.passages.index(passage) if passage is not None else None
+        previous = self.read(context)
+        scores = self._unit_scores(self.vector(previous.text))
+        return max(
+            {self.index.units[j].passage for j in scores},
+            key=lambda i: self._dense_score(i, previous.language, scores),
+            default=None,
         )
-        return following if carries_on else None
+
+    def _question_scores(
+        self, candidates: list[int], language: str, unit_scores: dict[int, float]
+    ) -> np.ndarray | None:
+        """Best cosine of the question with each passage's editor questions, scaled by how many it has.
+
+        None when no candidate has editor questions in this language (an article without them
+        ranks as before).
+        """
+        scores = np.zeros(len(candidates), dtype=np.float32)
+        found = False
+        for n, i in enumerate(candidates):
+            ids = [j for j in self._questions_of[i].get(language, ()) if j in unit_scores]
+            if ids:
+                found = True
+                coverage = min(1.0, len(ids) / FULL_COVERAGE)
+                scores[n] = coverage * max(unit_scores[j] for j in ids)
+        return scores if found else None
 
     def _supplies(self, kind: AnswerType) -> np.ndarray:
         """1.0 for passages that contain an answer of ``kind`` (a place, a time...)."""
@@ -458,7 +630,7 @@ class Retriever:
         return out
 
 
-def _zscore(values: np.ndarray) -> np.ndarray:
+def zscore(values: np.ndarray) -> np.ndarray:
     """Standardise scores so evidence on different scales (cosine, BM25) can be added."""
     spread = float(values.std())
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)

@@ -56,6 +56,10 @@ class VectorIndex(ABC):
         k = max(1, min(k, len(self)))
         return self.index.search(queries, k)
 
+    def stored(self, ids: list[int]) -> np.ndarray | None:
+        """The stored vectors of ``ids``, where the index keeps them exactly (None: re-embed)."""
+        return None
+
     def save(self, path: Path) -> None:
         """Write with ``faiss.write_index`` (atomically: temp file, then rename)."""
         tmp = path.with_name(path.name + ".tmp")
@@ -73,6 +77,9 @@ class FlatIndex(VectorIndex):
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
         index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
         return cls(index)
+
+    def stored(self, ids: list[int]) -> np.ndarray | None:
+        return np.stack([self.index.reconstruct(int(i)) for i in ids]) if ids else None
 
 
 class IVFIndex(VectorIndex):

@@ -38,7 +38,8 @@ FOLLOW_UPS = [
     ("Who is Ahn Chan-il?", "What did he say about the war in Ukraine?", {21}),
     ("ماذا قال بوتين عن التعاون العسكري؟", "وماذا قال عن العقوبات؟", {9, 10}),
     ("أين التقى كيم وبوتين؟", "ومتى كان لقاؤهما السابق؟", {11}),
-    ("كيف وصف كيم القمة مع بوتين؟", "وبماذا وعد روسيا؟", {12, 13}),
+    # ¶1 ("Kim assured Putin of a great victory") is what the editors' questions call Kim's promise too.
+    ("كيف وصف كيم القمة مع بوتين؟", "وبماذا وعد روسيا؟", {1, 12, 13}),
     # "What came next" is the paragraph that carries the previous answer on ("He added: ...").
     ("Who is Ahn Chan-il?", "What did he say next?", {21}),
     ("من هو آن تشان إيل؟", "وماذا أضاف؟", {21}),
