@@ -25,7 +25,8 @@ from embeddings.retriever import Retriever
 
 from . import handlers
 from .feedback import FeedbackStore
-from .services import SERVICES_KEY, Services, load_embedder, open_retriever
+from .intents import IntentClassifier
+from .services import SERVICES_KEY, Services, load_embedder, load_intents, open_retriever
 from .settings import Settings
 from .state import StateStore
 from .throttle import RateLimiter
@@ -39,6 +40,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("start", "Greeting and example questions"),
         ("ask", "Ask a question (also in groups)"),
         ("lang", "Reply language: ar, en or auto"),
+        ("summary", "The article's key points"),
         ("about", "The source article"),
         ("help", "How to use the bot"),
     ],
@@ -46,6 +48,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("start", "ترحيب وأمثلة على الأسئلة"),
         ("ask", "اطرح سؤالا (وفي المجموعات أيضا)"),
         ("lang", "لغة الرد: ar أو en أو auto"),
+        ("summary", "أهم نقاط المقال"),
         ("about", "المقال المصدر"),
         ("help", "طريقة استخدام البوت"),
     ],
@@ -138,7 +141,9 @@ def prepare_data_dir(settings: Settings) -> None:
         settings.data_dir.chmod(0o700)
 
 
-def build_application(settings: Settings, retriever: Retriever) -> Application:
+def build_application(
+    settings: Settings, retriever: Retriever, *, intents: IntentClassifier | None = None
+) -> Application:
     """The whole bot: client settings, shared services, handlers and lifecycle hooks."""
     token = settings.require_token()
     prepare_data_dir(settings)
@@ -159,6 +164,7 @@ def build_application(settings: Settings, retriever: Retriever) -> Application:
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         retriever=retriever,
+        intents=intents or load_intents(settings, retriever.embedder),
         state=StateStore(settings.state_file, history_size=settings.history_size),
         feedback=FeedbackStore(settings.feedback_db),
         limiter=RateLimiter(settings.rate_limit),
@@ -168,6 +174,7 @@ def build_application(settings: Settings, retriever: Retriever) -> Application:
     application.add_handler(CommandHandler("start", handlers.start, filters=messages))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=messages))
     application.add_handler(CommandHandler("about", handlers.about, filters=messages))
+    application.add_handler(CommandHandler("summary", handlers.summary_command, filters=messages))
     application.add_handler(CommandHandler("lang", handlers.lang, filters=messages))
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=messages))
     application.add_handler(CommandHandler("stats", handlers.stats, filters=messages))

@@ -7,7 +7,7 @@ Thin by design: each command parses its flags, builds what it needs from
 from __future__ import annotations
 
 import argparse
-import io
+import contextlib
 import json
 import logging
 import sys
@@ -32,13 +32,12 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _open_retriever(settings: Settings, *, repair: bool = False):
-    """:func:`bot.services.open_retriever`, its failure reported as a :class:`CommandError`."""
-    from .services import ServiceError
-    from .services import open_retriever as open_service_retriever
+def _open_dialogue(settings: Settings, *, repair: bool = False):
+    """:func:`bot.services.open_dialogue`, its failure reported as a :class:`CommandError`."""
+    from .services import ServiceError, open_dialogue
 
     try:
-        return open_service_retriever(settings, repair=repair)
+        return open_dialogue(settings, repair=repair)
     except ServiceError as exc:
         raise CommandError(str(exc)) from exc
 
@@ -95,27 +94,12 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def format_answer_plain(answer, retriever, language: str | None = None) -> str:
-    """The answer as a person reads it: the same text the bot sends, without HTML."""
-    from .replies import answer_segments, refusal_segments, suggestions, to_plain
-
-    language = language or answer.language
-    if not answer.answered or not answer.hits:
-        lines = [to_plain(refusal_segments(language))]
-        lines += [f"  - {q}" for q in suggestions(retriever.corpus, language)]
-        return "\n".join(lines)
-    text = to_plain(answer_segments(answer, answer.hits[0], retriever.corpus, language))
-    others = [f"¶{h.passage.paragraph}" for h in answer.hits[1:]]
-    if others:
-        from .messages import t
-
-        text += f"\n{t(language, 'more')}: {', '.join(others)}"
-    return text
-
-
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    """Answer one question, or one per stdin line."""
+    """Answer one question, or one per stdin line, through the same engine as the bot."""
     from embeddings.retriever import RetrievalError
+
+    from .dialogue import DialogueState
+    from .terminal import render_plain
 
     if args.question is not None and not args.question.strip():
         raise CommandError('the question is empty: summit-bot ask "Where did Kim and Putin meet?"')
@@ -124,14 +108,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     for value in (args.question, args.context):
         if value is not None and not _is_utf8(value):
             raise CommandError("the question is not valid UTF-8 text; check your terminal's encoding")
-    retriever = _open_retriever(settings)
+    dialogue = _open_dialogue(settings)
+    start = DialogueState()
+    if args.context and args.context.strip():
+        # The previous question is asked first, as in a chat, so a follow-up sees the answer it got.
+        with contextlib.suppress(RetrievalError):
+            _, start = dialogue.respond(start, args.context, depth=args.k)
 
     def emit(question: str) -> None:
-        answer = retriever.ask(question, k=args.k, context=args.context)
+        reply, _ = dialogue.respond(DialogueState(start.previous, start.shown), question, depth=args.k)
         if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+            print(json.dumps(reply.to_json(), ensure_ascii=False), flush=True)
         else:
-            print(format_answer_plain(answer, retriever) + "\n", flush=True)
+            print(render_plain(reply) + "\n", flush=True)
 
     if args.question is not None:
         emit(args.question)
@@ -155,84 +144,43 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    """A terminal conversation with the same answers the bot gives."""
-    from embeddings.retriever import RetrievalError
+    """A terminal conversation with the same replies the bot gives."""
+    from .terminal import run_chat
 
-    from .conversation import Conversation
-    from .messages import t
-    from .replies import answer_segments, to_plain
-
-    retriever = _open_retriever(settings, repair=True)
-    if isinstance(sys.stdin, io.TextIOWrapper):  # undecodable bytes become surrogates, reported per line
-        sys.stdin.reconfigure(errors="surrogateescape")
-    doc = retriever.corpus.documents[0]
-    print(f"{doc.title('en')}\n{doc.title('ar')}")
-    print("Ask in English or Arabic. Commands: /more, /original, /quit.  اسأل بالعربية أو الإنجليزية.\n")
-    chat = Conversation()
-    while True:
-        try:
-            line = input("you> ").strip()
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        except UnicodeDecodeError:
-            line = "\udcff"  # reported just below
-        if not _is_utf8(line):
-            print("bot> That line was not valid UTF-8 text; please type it again.\n")
-            continue
-        if not line:
-            continue
-        if line in ("/quit", "/exit"):
-            return 0
-        answer = chat.last_answer
-        if line in ("/more", "/original"):
-            if answer is None or not answer.answered:
-                print("bot> " + t("en", "empty") + "\n")
-                continue
-            if line == "/more":
-                if chat.shown + 1 >= len(answer.hits):
-                    print("bot> " + t(answer.language, "no_more") + "\n")
-                    continue
-                chat.shown += 1
-                language = answer.language
-            else:
-                language = "en" if answer.language == "ar" else "ar"
-            hit = answer.hits[chat.shown]
-            print("bot> " + to_plain(answer_segments(answer, hit, retriever.corpus, language)) + "\n")
-            continue
-        try:
-            answer = chat.ask(retriever, line)
-        except RetrievalError:
-            print("bot> " + t("en", "empty") + "\n")
-            continue
-        print("bot> " + format_answer_plain(answer, retriever).replace("\n", "\n     ") + "\n")
+    return run_chat(_open_dialogue(settings, repair=True), is_utf8=_is_utf8)
 
 
 # -- eval -------------------------------------------------------------------------------------
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the project's question set and print the metrics table."""
+    """Run a question set through the conversation engine and print the metrics table."""
     from embeddings.evaluation import evaluate, load_questions
+
+    from .dialogue import Dialogue
 
     path = Path(args.questions)
     try:
         questions = load_questions(path)
     except (OSError, ValueError) as exc:
         raise CommandError(f"cannot read the question set: {exc}") from exc
-    retriever = _open_retriever(settings, repair=True)
+    dialogue = _open_dialogue(settings, repair=True)
+
+    def responder(retriever):
+        return Dialogue(retriever, dialogue.intents, cache=False).responder()
+
     if args.ablation:
         from embeddings.ablation import run_ablation
 
-        print(run_ablation(retriever, questions, as_json=args.json))
+        print(run_ablation(dialogue.retriever, questions, as_json=args.json, responder=responder))
         return 0
-    report = evaluate(retriever, questions)
+    report = evaluate(responder(dialogue.retriever), questions)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         print(report.table())
         if args.misses:
-            print("\nMisses (top passage not an answer):")
+            print("\nMisses (top passage not an answer, or small talk read wrong):")
             print("\n".join(f"  {m}" for m in report.misses()))
     return 0
 

@@ -24,6 +24,7 @@ MORE: Final = "m"
 ORIGINAL: Final = "o"
 VOTE: Final = "v"
 SUGGEST: Final = "s"
+SHOW: Final = "a"  # an alternative passage of the same answer
 
 MAX_CALLBACK_BYTES: Final = 64
 LANGUAGES: Final = ("ar", "en")
@@ -36,6 +37,7 @@ _PATTERNS: Final = {
     ORIGINAL: re.compile(rf"o:{_INT}:{_INT}:(ar|en)"),
     VOTE: re.compile(rf"v:{_INT}:{_INT}:([ud])"),
     SUGGEST: re.compile(rf"s:(ar|en):{_INT}"),
+    SHOW: re.compile(rf"a:{_INT}:{_INT}"),
 }
 
 
@@ -73,7 +75,15 @@ class Suggest:
     number: int
 
 
-Action = More | Original | Vote | Suggest
+@dataclass(frozen=True, slots=True)
+class Show:
+    """Show passage ``index`` of answer ``turn`` (a runner-up offered under the answer)."""
+
+    turn: int
+    index: int
+
+
+Action = More | Original | Vote | Suggest | Show
 
 
 def encode(action: Action) -> str:
@@ -87,6 +97,8 @@ def encode(action: Action) -> str:
             data = f"{VOTE}:{turn}:{index}:{UP if value > 0 else DOWN}"
         case Suggest(language, number):
             data = f"{SUGGEST}:{language}:{number}"
+        case Show(turn, index):
+            data = f"{SHOW}:{turn}:{index}"
     if len(data.encode()) > MAX_CALLBACK_BYTES:  # only reachable with absurd turn numbers
         raise ValueError(f"callback data too long: {data!r}")
     return data
@@ -107,6 +119,8 @@ def decode(data: object) -> Action | None:
         return Original(int(groups[0]), int(groups[1]), groups[2])
     if data[0] == VOTE:
         return Vote(int(groups[0]), int(groups[1]), 1 if groups[2] == UP else -1)
+    if data[0] == SHOW:
+        return Show(int(groups[0]), int(groups[1]))
     return Suggest(groups[0], int(groups[1]))
 
 
@@ -116,9 +130,16 @@ def other_language(language: str) -> str:
 
 
 def answer_keyboard(
-    turn: int, index: int, language: str, *, original_language: str, has_more: bool
+    turn: int,
+    index: int,
+    language: str,
+    *,
+    original_language: str,
+    has_more: bool,
+    alternatives: Sequence[tuple[int, str]] = (),
 ) -> InlineKeyboardMarkup:
-    """More / Original / 👍 / 👎 under an answer shown in ``language``."""
+    """More / Original / 👍 / 👎 under an answer shown in ``language``, after one row per
+    (passage index, label) runner-up when the best passage did not clearly win."""
     switch_to = other_language(language)
     # "Original" when the reply is the translation; on the original itself the button
     # offers the translation, named in the reader's language ("الإنجليزية", "Arabic").
@@ -130,7 +151,8 @@ def answer_keyboard(
         InlineKeyboardButton("👍", callback_data=encode(Vote(turn, index, 1))),
         InlineKeyboardButton("👎", callback_data=encode(Vote(turn, index, -1))),
     ]
-    return InlineKeyboardMarkup([first_row, votes])
+    rows = [[InlineKeyboardButton(label, callback_data=encode(Show(turn, n)))] for n, label in alternatives]
+    return InlineKeyboardMarkup([*rows, first_row, votes])
 
 
 def suggestion_keyboard(questions: Sequence[tuple[int, str]], language: str) -> InlineKeyboardMarkup:

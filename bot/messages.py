@@ -15,7 +15,7 @@ TEXT: dict[str, dict[str, str]] = {
             "its key sentence in bold and its number (¶N).\n"
             'Follow-up questions work: "and what did Putin say about sanctions?"\n'
             "/ask QUESTION — ask (also in groups)\n/lang ar|en|auto — reply language\n"
-            "/about — the source article\n/help — this message"
+            "/summary — the article's key points\n/about — the source article\n/help — this message"
         ),
         "about": "Source: {title}\n{source}\n{paragraphs} paragraphs · languages: {languages} · model: {model}",
         "no_answer": "The article does not answer that.",
@@ -41,6 +41,24 @@ TEXT: dict[str, dict[str, str]] = {
         "reloaded": "Re-indexed seeds/: {documents} articles, {passages} paragraphs.",
         "reload_failed": "Re-indexing failed; still answering from the previous index. Reason: {reason}",
         "stats": "Questions: {questions}\nNot answered: {refusals}\nVotes: 👍 {up} · 👎 {down}",
+        "hello": (
+            "Hello! I answer questions about one news article: {title}.\nAsk me anything about it, or try one of these:"
+        ),
+        "welcome": "You're welcome! Ask me anything else about the article.",
+        "bye": "Goodbye! Come back any time with a question about the article.",
+        "whoami": (
+            "I'm a bot that answers questions about one news article: {title}.\n"
+            "Ask in English or Arabic (dialect and Arabizi too). I quote the paragraph that answers you, "
+            "cite it as ¶N, and tell you plainly when the article does not say. "
+            "Send /summary for its key points, /help for the commands."
+        ),
+        "source_line": "Source: {source}",
+        "date_line": "Published: {date}",
+        "summary_intro": "Key points:",
+        "summary_editor": "Key points (from the editors):",
+        "fact_not_stated": "The article does not say {what}.",
+        "closest": "What it does say that comes closest:",
+        "alternatives": "Not quite? The article also says:",
     },
     "ar": {
         "greeting": (
@@ -52,7 +70,7 @@ TEXT: dict[str, dict[str, str]] = {
             "أرسل سؤالا عن المقال وسأرد بالفقرة التي تجيب عنه، مع الجملة الأهم بخط عريض ورقم الفقرة (¶N).\n"
             'يمكنك طرح أسئلة متابعة مثل: "وماذا قال بوتين عن العقوبات؟"\n'
             "‏/ask سؤال — لطرح سؤال (وفي المجموعات أيضا)\n‏/lang ar|en|auto — لغة الرد\n"
-            "‏/about — المقال المصدر\n‏/help — هذه الرسالة"
+            "‏/summary — أهم نقاط المقال\n‏/about — المقال المصدر\n‏/help — هذه الرسالة"
         ),
         "about": "المصدر: {title}\n{source}\nعدد الفقرات: {paragraphs} · اللغات: {languages} · النموذج: {model}",
         "no_answer": "لا يجيب المقال عن هذا السؤال.",
@@ -78,6 +96,24 @@ TEXT: dict[str, dict[str, str]] = {
         "reloaded": "أعيدت فهرسة seeds/‏: {documents} مقالات، {passages} فقرة.",
         "reload_failed": "فشلت إعادة الفهرسة؛ ما زلت أجيب من الفهرس السابق. السبب: {reason}",
         "stats": "الأسئلة: {questions}\nبلا إجابة: {refusals}\nالأصوات: 👍 {up} · 👎 {down}",
+        "hello": (
+            "أهلا وسهلا! أجيب عن أسئلة حول مقال إخباري واحد: {title}.\nاسألني ما تشاء عنه، أو جرّب أحد هذه الأسئلة:"
+        ),
+        "welcome": "العفو! اسألني أي شيء آخر عن المقال.",
+        "bye": "مع السلامة! عد متى شئت بسؤال عن المقال.",
+        "whoami": (
+            "أنا بوت يجيب عن أسئلة حول مقال إخباري واحد: {title}.\n"
+            "اسأل بالعربية (الفصحى أو العامية أو بالحروف اللاتينية) أو بالإنجليزية. أقتبس الفقرة التي تجيب عن سؤالك "
+            "مع رقمها ¶N، وأقول لك بوضوح عندما لا يذكر المقال الجواب. "
+            "أرسل ‎/summary لأهم النقاط، و‎/help للأوامر."
+        ),
+        "source_line": "المصدر: {source}",
+        "date_line": "تاريخ النشر: {date}",
+        "summary_intro": "أهم النقاط:",
+        "summary_editor": "أهم النقاط (من المحررين):",
+        "fact_not_stated": "لا يذكر المقال {what}.",
+        "closest": "أقرب ما يقوله المقال:",
+        "alternatives": "ليس هذا ما تقصده؟ يقول المقال أيضا:",
     },
 }
 

@@ -18,6 +18,8 @@ from embeddings.embedders import Embedder, EmbedderError
 from embeddings.retriever import Retriever
 from embeddings.store import IndexUnreadableError
 
+from .dialogue import Dialogue
+from .intents import IntentClassifier, IntentDataError
 from .settings import Settings
 from .throttle import KeyedLocks, RateLimiter
 
@@ -41,11 +43,16 @@ class Services:
 
     settings: Settings
     retriever: Retriever  # swapped whole by /reload; handlers read it once per update
+    intents: IntentClassifier
     state: StateStore
     feedback: FeedbackStore
     limiter: RateLimiter
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def dialogue(self) -> Dialogue:
+        """The conversation engine over the current retriever (cheap: built per update)."""
+        return Dialogue(self.retriever, self.intents)
 
     def is_admin(self, update: Update) -> bool:
         user = update.effective_user
@@ -87,3 +94,17 @@ def open_retriever(
         )
     except (CorpusError, EmbedderError, IndexUnreadableError) as exc:
         raise ServiceError(str(exc)) from exc
+
+
+def load_intents(settings: Settings, embedder: Embedder) -> IntentClassifier:
+    """The intent classifier; its example vectors are cached beside the index."""
+    try:
+        return IntentClassifier.load(embedder, cache_dir=settings.index_dir)
+    except IntentDataError as exc:
+        raise ServiceError(str(exc)) from exc
+
+
+def open_dialogue(settings: Settings, *, repair: bool = False, embedder: Embedder | None = None) -> Dialogue:
+    """The retriever and intent classifier together: what ``ask`` and ``chat`` talk to."""
+    retriever = open_retriever(settings, repair=repair, embedder=embedder)
+    return Dialogue(retriever, load_intents(settings, retriever.embedder))

@@ -182,3 +182,12 @@ def summit_bot(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def e5_dialogue(e5_retriever, e5: Embedder):
+    """The conversation engine over the real model and index (intent examples embedded once)."""
+    from bot.dialogue import Dialogue
+    from bot.intents import IntentClassifier
+
+    return Dialogue(e5_retriever, IntentClassifier.load(e5))

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow  # every test here shares the session's real nanoe
 
 DOC = "000_54d2f6cd4b201a0d"
 SUMMIT_BOT = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "summit-bot"
-JSON_FIELDS = {"question", "language", "answered", "passages"}
-OPTIONAL_FIELDS = {"confidence", "used_context"}
+JSON_FIELDS = {"question", "language", "answered", "passages", "intent", "text"}
+OPTIONAL_FIELDS = {"confidence", "used_context", "reason"}
 PASSAGE_FIELDS = {"id", "doc", "paragraph", "score", "text", "translation", "highlight"}
 EN_QUESTION = "What did North Korea fire while Kim was in Russia?"
 AR_QUESTION = "ماذا أطلقت كوريا الشمالية أثناء وجود كيم في روسيا؟"
@@ -26,6 +26,8 @@ def _check_json_answer(data: dict, question: str, k: int = 3) -> None:
     assert JSON_FIELDS <= set(data) <= JSON_FIELDS | OPTIONAL_FIELDS
     assert data["question"] == question
     assert data["language"] in ("ar", "en") and isinstance(data["answered"], bool)
+    assert data["intent"] == "question" and isinstance(data["text"], str) and data["text"]
+    assert ("reason" in data) == (not data["answered"])
     assert len(data["passages"]) == k
     for passage in data["passages"]:
         assert set(passage) == PASSAGE_FIELDS
@@ -386,3 +388,44 @@ def test_console_script_run_without_token(summit_bot) -> None:
 def test_console_script_run_with_malformed_token(summit_bot) -> None:
     proc = summit_bot("run", env={"TELEGRAM_BOT_TOKEN": "not-a-token"})
     assert proc.returncode == 2 and "malformed" in _one_line_error(proc.stderr)
+
+
+# -- ask --json through the conversation engine -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("hello", "greeting"),
+        ("thanks!", "thanks"),
+        ("bye", "goodbye"),
+        ("who are you?", "help"),
+        ("summarize the article", "summary"),
+        ("ايش السالفة؟", "summary"),
+    ],
+)
+def test_ask_json_names_the_intent_of_small_talk(real_cli, message: str, intent: str) -> None:
+    result = real_cli("ask", "--json", message)
+    data = json.loads(result.out)
+    assert result.code == 0 and data["intent"] == intent and data["text"]
+    assert "reason" not in data
+    if intent == "summary":
+        assert data["answered"] is True and data["passages"][0]["paragraph"] == 1
+    else:
+        assert data["answered"] is False and data["passages"] == []
+
+
+def test_ask_json_says_why_a_question_is_not_answered(real_cli) -> None:
+    stated = json.loads(real_cli("ask", "--json", "Who was Kim Jong Un's grandfather?").out)
+    assert stated["answered"] is False and stated["reason"] == "fact_not_stated"
+    assert stated["text"].startswith("The article does not say")
+    elsewhere = json.loads(real_cli("ask", "--json", "What is the capital of France?").out)
+    assert elsewhere["answered"] is False and elsewhere["reason"] == "not_in_article"
+
+
+def test_ask_context_is_asked_first_so_a_follow_up_sees_the_answer_shown(real_cli) -> None:
+    first = json.loads(real_cli("ask", "--json", "Who is Ahn Chan-il?").out)
+    result = real_cli("ask", "--json", "--context", "Who is Ahn Chan-il?", "What did he say next?")
+    data = json.loads(result.out)
+    assert first["passages"][0]["paragraph"] == 20
+    assert data["used_context"] is True and data["passages"][0]["paragraph"] == 21

@@ -1,15 +1,16 @@
 """Telegram update handlers: the callbacks ``bot.app`` registers, one module per concern.
 
-Every reply is built from segments or strings passed through HTML escaping, so
+Replies to messages come from the transport-free conversation engine (``bot.dialogue``);
+these modules only render them. Every reply is built from segments or strings passed through HTML escaping, so
 nothing a user types can change the markup. Retrieval runs in a worker thread
 (``asyncio.to_thread``) so one slow question does not hold up other chats.
 
 * ``sending`` — replies as HTML, button answers, "typing…", clean user text
 * ``common`` — reply language, group reply target, admin guard, suggestions
 * ``questions`` — questions in private chats, addressed in groups, and /ask
-* ``commands`` — /start, /help, /about, /lang, unknown commands, non-text content
+* ``commands`` — /start, /help, /summary, /about, /lang, unknown commands, non-text content
 * ``admin`` — /stats and /reload
-* ``buttons`` — More, Original, votes and suggested questions
+* ``buttons`` — More, Original, runner-ups, votes and suggested questions
 * ``inline`` — inline queries
 * ``errors`` — the error handler
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from .admin import reload, stats
 from .buttons import on_button
-from .commands import about, help_command, lang, start, unknown_command, unsupported
+from .commands import about, help_command, lang, start, summary_command, unknown_command, unsupported
 from .errors import on_error
 from .inline import on_inline_query
 from .questions import ask_command, on_text
@@ -35,6 +36,7 @@ __all__ = [
     "reload",
     "start",
     "stats",
+    "summary_command",
     "unknown_command",
     "unsupported",
 ]

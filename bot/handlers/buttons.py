@@ -1,4 +1,4 @@
-"""Inline buttons under answers and refusals: More, Original, 👍 / 👎 and suggested questions."""
+"""Inline buttons under answers and refusals: More, Original, runner-ups, 👍 / 👎 and suggested questions."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from embeddings.corpus import example_questions
 from embeddings.retriever import Answer, Hit, Retriever
 
 from .. import delivery, keyboards
-from ..keyboards import More, Original, Suggest, Vote
+from ..dialogue import DialogueState
+from ..keyboards import More, Original, Show, Suggest, Vote
 from ..messages import t
 from ..replies import Segment, answer_segments, split_segments, to_html
 from ..services import services
@@ -64,7 +65,7 @@ def _keyboard(turn: Turn, index: int, language: str, hit: Hit) -> InlineKeyboard
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """More / Original / 👍 / 👎 / suggested question; anything unrecognised is "expired"."""
+    """More / Original / runner-up / 👍 / 👎 / suggested question; anything unrecognised is "expired"."""
     query = update.callback_query
     if query is None:
         return
@@ -106,8 +107,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await answer_query(update, context)
     markup = _keyboard(turn, index, language, hit)
-    if isinstance(action, More):
+    if isinstance(action, More | Show):
         svc.state.mark_shown(chat.id, turn.turn, index)
+        # A follow-up now refers to this passage: "who said that?" means the one on screen.
+        async with svc.locks.hold(chat.id):
+            state = DialogueState.loads(svc.state.previous(chat.id))
+            state.shown = hit.passage.id
+            svc.state.set_previous(chat.id, state.dumps())
         await send_segments(context, chat.id, segments, markup=markup, reply_to=query.message.message_id)
         return
     # Original: the same passage in the other language, in place when it fits one message.

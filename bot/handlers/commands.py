@@ -1,6 +1,8 @@
-"""Everyday commands (/start, /help, /about, /lang), unknown commands, and content that is not text."""
+"""Everyday commands (/start, /help, /summary, /about, /lang), unknown commands, and content that is not text."""
 
 from __future__ import annotations
+
+import asyncio
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -10,7 +12,7 @@ from .. import keyboards
 from ..messages import LANGUAGE_NAMES, UNSUPPORTED_CONTENT, t
 from ..services import services
 from .common import chat_language, group_reply_to, suggested_questions
-from .sending import send_text
+from .sending import send_segments, send_text
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -25,6 +27,16 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     greeting = f"{t(first, 'greeting', title=doc.title(first))}\n\n{t(second, 'greeting', title=doc.title(second))}"
     markup = keyboards.suggestion_keyboard(suggested_questions(svc.retriever, first), first)
     await send_text(context, chat.id, greeting, markup=markup, reply_to=group_reply_to(update))
+
+
+async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/summary: the article's title, dateline and key sentences, each with its ¶N."""
+    svc = services(context)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    reply = await asyncio.to_thread(svc.dialogue().summary, chat_language(update, svc))
+    await send_segments(context, chat.id, reply.segments, reply_to=group_reply_to(update))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

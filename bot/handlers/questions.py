@@ -5,26 +5,67 @@ from __future__ import annotations
 import asyncio
 import math
 
-from telegram import Message, MessageEntity, Update
+from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from embeddings.retriever import RetrievalError
 
 from .. import keyboards
-from ..conversation import ANSWER_DEPTH, Conversation
+from ..dialogue import ANSWER_DEPTH, DialogueState, Reply
 from ..messages import t
-from ..replies import answer_segments, refusal_segments
-from ..services import services
+from ..services import Services, services
 from ..state import StoredHit
-from .common import chat_language, group_reply_to, suggested_questions
+from .common import chat_language, group_reply_to
 from .sending import clean_text, send_segments, send_text, typing
+
+
+def reply_markup(reply: Reply, turn: int | None) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard; answers get More / Original / votes too."""
+    suggestions = [(b.index, b.label) for b in reply.buttons if b.action == "suggest"]
+    if reply.answer is None or turn is None or reply.kind != "answer":
+        return keyboards.suggestion_keyboard(suggestions, reply.language) if suggestions else None
+    best = reply.answer.hits[0]
+    return keyboards.answer_keyboard(
+        turn,
+        0,
+        reply.language,
+        original_language=best.passage.language,
+        has_more=len(reply.answer.hits) > 1,
+        alternatives=[(b.index, b.label) for b in reply.buttons if b.action == "alternative"],
+    )
+
+
+def _respond(svc: Services, chat_id: int, question: str) -> tuple[Reply, int | None]:
+    """Run the conversation engine for one message and keep what the chat's next message needs.
+
+    Runs in a worker thread under the chat's lock: state is read and written around the reply.
+    """
+    state = DialogueState.loads(svc.state.previous(chat_id))
+    reply, after = svc.dialogue().respond(state, question, language=svc.state.language(chat_id), depth=ANSWER_DEPTH)
+    svc.state.set_previous(chat_id, after.dumps())
+    if reply.intent != "question" or reply.answer is None:
+        return reply, None
+    svc.feedback.count("questions")
+    if reply.kind != "answer":
+        svc.feedback.count("refusals")
+        return reply, None
+    hits = reply.answer.hits[:ANSWER_DEPTH]
+    turn = svc.state.add_turn(
+        chat_id,
+        question=reply.answer.question,
+        language=reply.language,
+        confidence=reply.answer.confidence,
+        truncated=reply.answer.truncated,
+        hits=[StoredHit(h.passage.id, dict(h.highlights)) for h in hits],
+    )
+    return reply, turn
 
 
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, *, reply_to: int | None = None
 ) -> None:
-    """Rate-limit, retrieve off the event loop, and reply with the answer or a refusal."""
+    """Rate-limit, run the conversation engine off the event loop, and render its reply."""
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
@@ -41,36 +82,12 @@ async def answer_question(
         return
     await typing(context, chat.id)
     async with svc.locks.hold(chat.id):  # follow-ups must see the previous question's state
-        retriever = svc.retriever
-        conversation = Conversation(previous=svc.state.previous(chat.id))
         try:
-            answer = await asyncio.to_thread(conversation.ask, retriever, question)
+            reply, turn = await asyncio.to_thread(_respond, svc, chat.id, question)
         except RetrievalError:
             await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
             return
-        svc.state.set_previous(chat.id, conversation.previous)
-        language = svc.state.language(chat.id) or answer.language
-        svc.feedback.count("questions")
-        if not answer.answered or not answer.hits:
-            svc.feedback.count("refusals")
-            markup = keyboards.suggestion_keyboard(suggested_questions(retriever, language), language)
-            await send_segments(context, chat.id, refusal_segments(language), markup=markup, reply_to=reply_to)
-            return
-        hits = answer.hits[:ANSWER_DEPTH]
-        number = svc.state.add_turn(
-            chat.id,
-            question=answer.question,
-            language=language,
-            confidence=answer.confidence,
-            truncated=answer.truncated,
-            hits=[StoredHit(h.passage.id, dict(h.highlights)) for h in hits],
-        )
-    best = hits[0]
-    segments = answer_segments(answer, best, retriever.corpus, language)
-    markup = keyboards.answer_keyboard(
-        number, 0, language, original_language=best.passage.language, has_more=len(hits) > 1
-    )
-    await send_segments(context, chat.id, segments, markup=markup, reply_to=reply_to)
+    await send_segments(context, chat.id, reply.segments, markup=reply_markup(reply, turn), reply_to=reply_to)
 
 
 def addressed_question(message: Message, bot_id: int, username: str) -> str | None:
