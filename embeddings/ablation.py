@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
-from .evaluation import EvalQuestion, evaluate
+from .evaluation import EvalQuestion, Responder, evaluate, retrieval_only
 from .retriever import RetrievalConfig, Retriever
 
 _FULL = RetrievalConfig()
@@ -18,6 +19,11 @@ _PLAIN = replace(
     spelling=False,
     attribute_check=False,
     follow_ups=False,
+    arabizi=False,
+    dialect=False,
+    editor_questions=False,
+    question_weight=0.0,
+    points_at_answer=False,
 )
 
 # Cumulative: each row switches one technique on over the row above it; the last row is the
@@ -31,7 +37,12 @@ _CHANGES: list[tuple[str, dict[str, object]]] = [
     ("+ answer-type bonus", {"answer_type_weight": _FULL.answer_type_weight}),
     ("+ corpus spelling of names", {"spelling": True}),
     ("+ asked-for fact check (age, birth...)", {"attribute_check": True}),
-    ("+ follow-up context (full)", {"follow_ups": True}),
+    ("+ follow-up context", {"follow_ups": True}),
+    ("+ follow-ups that point at the answer shown", {"points_at_answer": True}),
+    ("+ Arabizi transliterated", {"arabizi": True}),
+    ("+ dialect words matched as MSA", {"dialect": True}),
+    ("+ editor questions in BM25 (document expansion)", {"editor_questions": True}),
+    ("+ editor questions, dense (query to question)", {"question_weight": _FULL.question_weight}),
 ]
 
 
@@ -47,11 +58,20 @@ def _cumulative() -> list[tuple[str, RetrievalConfig]]:
 STEPS = _cumulative()
 
 
-def run_ablation(retriever: Retriever, questions: list[EvalQuestion], *, as_json: bool = False) -> str:
-    """Evaluate every step and format the ablation table (Markdown) or JSON."""
+def run_ablation(
+    retriever: Retriever,
+    questions: list[EvalQuestion],
+    *,
+    as_json: bool = False,
+    responder: Callable[[Retriever], Responder] = retrieval_only,
+) -> str:
+    """Evaluate every step and format the ablation table (Markdown) or JSON.
+
+    ``responder`` wraps each step's retriever (the bot passes its conversation engine).
+    """
     rows = []
     for name, config in STEPS:
-        report = evaluate(retriever.with_config(config), questions).to_json()
+        report = evaluate(responder(retriever.with_config(config)), questions).to_json()
         rows.append({"step": name, **report})
     if as_json:
         return json.dumps(rows, ensure_ascii=False, indent=2)

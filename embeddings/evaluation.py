@@ -2,7 +2,11 @@
 
 Recall@k counts a question as found when any of its answer paragraphs is among
 the top k; refusal is scored as a detector of off-topic questions (positive =
-"the bot said the article does not answer").
+"the bot said the article does not answer"); small-talk lines score the intent the
+bot read, and every real question read as small talk counts against it.
+
+Questions go through a :class:`Responder`: the whole conversation engine when the
+bot layer supplies one (``bot.dialogue.Dialogue.responder``), else retrieval alone.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from .retriever import Answer, Retriever
 
@@ -22,13 +27,37 @@ class EvalQuestion:
     """One line of ``eval/questions.jsonl``."""
 
     id: str
-    type: str  # "answerable", "offtopic" or "followup"
+    type: str  # "answerable", "offtopic", "followup" or "smalltalk"
     lang: str
     question: str
     paragraphs: tuple[int, ...]
     doc: str | None = None
     context: str | None = None
     kind: str | None = None
+    intent: str | None = None  # smalltalk lines: greeting, thanks, goodbye, help or summary
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What the bot made of one message: its intent, and the retrieval answer when it ran."""
+
+    intent: str
+    answer: Answer | None
+
+
+class Responder(Protocol):
+    def __call__(self, question: str, *, context: str | None = None) -> Response:
+        """Answer ``question`` asked right after ``context`` (None: first message of a chat)."""
+        ...
+
+
+def retrieval_only(retriever: Retriever) -> Responder:
+    """Every message is a question: retrieval alone, without the conversation engine."""
+
+    def respond(question: str, *, context: str | None = None) -> Response:
+        return Response("question", retriever.ask(question, k=3, context=context, cache=False))
+
+    return respond
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -49,6 +78,7 @@ def load_questions(path: Path) -> list[EvalQuestion]:
                     doc=row.get("doc"),
                     context=row.get("context"),
                     kind=row.get("kind"),
+                    intent=row.get("intent"),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -67,10 +97,11 @@ class RankStats:
     answered: int = 0
     misses: list[str] = field(default_factory=list)
 
-    def add(self, q: EvalQuestion, answer: Answer) -> None:
+    def add(self, q: EvalQuestion, answer: Answer | None) -> None:
+        hits = answer.hits if answer is not None else ()
         ranks = [
             r
-            for r, h in enumerate(answer.hits, start=1)
+            for r, h in enumerate(hits, start=1)
             if h.passage.paragraph in q.paragraphs and (q.doc is None or h.passage.doc == q.doc)
         ]
         first = ranks[0] if ranks else None
@@ -78,9 +109,9 @@ class RankStats:
         self.hit1 += first == 1
         self.hit3 += first is not None and first <= 3
         self.rr += 1 / first if first else 0.0
-        self.answered += answer.answered
+        self.answered += answer is not None and answer.answered
         if first != 1:
-            got = answer.hits[0].passage.paragraph if answer.hits else None
+            got = hits[0].passage.paragraph if hits else None
             self.misses.append(f"{q.id}: {q.question} -> ¶{got}, want {list(q.paragraphs)}")
 
     def row(self) -> dict[str, float | int]:
@@ -106,6 +137,11 @@ class EvalReport:
     refused_answerable: int
     total_answerable: int
     median_ms: float
+    smalltalk: dict[str, tuple[int, int]] = field(default_factory=dict)  # language -> (right intent, asked)
+    taken_for_small_talk: int = 0  # real questions (answerable, off-topic, follow-up) read as small talk
+    real_questions: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # why off-topic questions were refused
+    smalltalk_misses: list[str] = field(default_factory=list)
 
     def refusal(self) -> dict[str, float]:
         refused_off = sum(r for r, _ in self.offtopic.values())
@@ -130,11 +166,18 @@ class EvalReport:
                 lang: {"refused": r, "n": t, "recall": round(r / (t or 1), 3)} for lang, (r, t) in self.offtopic.items()
             },
             "refusal": self.refusal(),
+            "refusal_reasons": dict(sorted(self.reasons.items())),
+            "smalltalk": {
+                lang: {"right_intent": r, "n": t, "accuracy": round(r / (t or 1), 3)}
+                for lang, (r, t) in sorted(self.smalltalk.items())
+            },
+            "questions_taken_for_small_talk": round(self.taken_for_small_talk / (self.real_questions or 1), 3),
             "median_ms": round(self.median_ms, 2),
         }
 
     def misses(self) -> list[str]:
-        return [m for group in (self.answerable, self.followup) for s in group.values() for m in s.misses]
+        ranked = [m for group in (self.answerable, self.followup) for s in group.values() for m in s.misses]
+        return ranked + self.smalltalk_misses
 
     def table(self) -> str:
         lines = [
@@ -163,18 +206,24 @@ class EvalReport:
         lines.append("|---|---|---:|---:|")
         for lang, (refused, total) in sorted(self.offtopic.items()):
             lines.append(f"| off-topic | {lang} | {total} | {refused / (total or 1):.3f} |")
+        if self.smalltalk:
+            lines += ["", "| small talk | lang | n | right intent |", "|---|---|---:|---:|"]
+            for lang, (right, total) in sorted(self.smalltalk.items()):
+                lines.append(f"| small talk | {lang} | {total} | {right / (total or 1):.3f} |")
         ref = self.refusal()
         lines.append("")
         lines.append(
             f"Refusal precision {ref['precision']:.3f}, recall {ref['recall']:.3f}; "
             f"answerable questions refused: {ref['false_refusals']:.3f}; "
+            f"real questions taken for small talk: {self.taken_for_small_talk / (self.real_questions or 1):.3f}; "
             f"median query time {self.median_ms:.1f} ms"
         )
         return "\n".join(lines)
 
 
-def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalReport:
-    """Ask every question (bypassing the answer cache) and score the answers."""
+def evaluate(responder: Responder | Retriever, questions: Iterable[EvalQuestion]) -> EvalReport:
+    """Ask every question (bypassing the answer cache) and score the replies."""
+    ask = retrieval_only(responder) if isinstance(responder, Retriever) else responder
     answerable: dict[str, RankStats] = {}
     followup: dict[str, RankStats] = {}
     in_conversation: dict[str, RankStats] = {}
@@ -185,33 +234,52 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
         if q.type == "answerable":
             pool.setdefault(q.lang, []).append(q)
     offtopic: dict[str, tuple[int, int]] = {}
-    refused_answerable = total_answerable = 0
+    smalltalk: dict[str, tuple[int, int]] = {}
+    reasons: dict[str, int] = {}
+    smalltalk_misses: list[str] = []
+    refused_answerable = total_answerable = taken = real = 0
     timings: list[float] = []
+
+    def answered(response: Response) -> bool:
+        return response.answer is not None and response.answer.answered
+
     for q in questions:
         started = time.perf_counter()
-        answer = retriever.ask(q.question, k=3, context=q.context, cache=False)
+        response = ask(q.question, context=q.context)
         timings.append((time.perf_counter() - started) * 1000)
+        if q.type == "smalltalk":
+            right, total = smalltalk.get(q.lang, (0, 0))
+            smalltalk[q.lang] = (right + (response.intent == q.intent), total + 1)
+            if response.intent != q.intent:
+                smalltalk_misses.append(f"{q.id}: {q.question} -> {response.intent}, want {q.intent}")
+            continue
+        real += 1
+        taken += response.intent != "question"
         if q.type == "offtopic":
             # Off-topic questions come right after an on-topic one in a chat, too: both count.
             before = pool[q.lang][len(offtopic) % len(pool[q.lang])] if pool.get(q.lang) else None
-            chained = retriever.ask(q.question, k=3, context=before.question, cache=False) if before else answer
+            chained = ask(q.question, context=before.question) if before else response
             refused, total = offtopic.get(q.lang, (0, 0))
-            offtopic[q.lang] = (refused + (not answer.answered) + (not chained.answered), total + 2)
+            offtopic[q.lang] = (refused + (not answered(response)) + (not answered(chained)), total + 2)
+            for r in (response, chained):
+                if not answered(r):
+                    why = r.answer.reason if r.answer is not None and r.answer.reason else r.intent
+                    reasons[why] = reasons.get(why, 0) + 1
             continue
         group = followup if q.type == "followup" else answerable
-        group.setdefault(q.lang, RankStats()).add(q, answer)
+        group.setdefault(q.lang, RankStats()).add(q, response.answer)
         total_answerable += 1
-        refused_answerable += not answer.answered
+        refused_answerable += not answered(response)
         if q.type == "answerable" and q.kind:
-            by_kind.setdefault((q.lang, q.kind), RankStats()).add(q, answer)
+            by_kind.setdefault((q.lang, q.kind), RankStats()).add(q, response.answer)
         if q.type == "answerable":
             # In a chat every question has a predecessor; a standalone question must not
             # be dragged towards it. Ask it after an answerable question about another paragraph.
             others = [o for o in pool[q.lang] if not set(o.paragraphs) & set(q.paragraphs)]
             previous = others[len(others) // 2] if others else None
             if previous is not None:
-                chained = retriever.ask(q.question, k=3, context=previous.question, cache=False)
-                in_conversation.setdefault(q.lang, RankStats()).add(q, chained)
+                chained = ask(q.question, context=previous.question)
+                in_conversation.setdefault(q.lang, RankStats()).add(q, chained.answer)
     return EvalReport(
         answerable=answerable,
         followup=followup,
@@ -221,7 +289,12 @@ def evaluate(retriever: Retriever, questions: Iterable[EvalQuestion]) -> EvalRep
         refused_answerable=refused_answerable,
         total_answerable=total_answerable,
         median_ms=statistics.median(timings) if timings else 0.0,
+        smalltalk=smalltalk,
+        taken_for_small_talk=taken,
+        real_questions=real,
+        reasons=reasons,
+        smalltalk_misses=smalltalk_misses,
     )
 
 
-__all__ = ["EvalQuestion", "EvalReport", "evaluate", "load_questions"]
+__all__ = ["EvalQuestion", "EvalReport", "Responder", "Response", "evaluate", "load_questions", "retrieval_only"]
