@@ -142,10 +142,12 @@ class Corpus:
         return self._by_id().get(passage_id)
 
     def _by_id(self) -> dict[str, Passage]:
-        cache = _ID_CACHE.get(self.hash)
-        if cache is None:
-            cache = _ID_CACHE[self.hash] = {p.id: p for p in self.passages}
-        return cache
+        # Keyed by hash, but kept for these very passages: two loads of the same seeds are equal
+        # corpora with distinct objects, and a lookup must return this corpus's own passage.
+        cached = _ID_CACHE.get(self.hash)
+        if cached is None or cached[0] is not self.passages:
+            cached = _ID_CACHE[self.hash] = (self.passages, {p.id: p for p in self.passages})
+        return cached[1]
 
     @property
     def languages(self) -> set[str]:
@@ -153,7 +155,7 @@ class Corpus:
         return {lang for p in self.passages for lang in p.views()}
 
 
-_ID_CACHE: dict[str, dict[str, Passage]] = {}
+_ID_CACHE: dict[str, tuple[tuple[Passage, ...], dict[str, Passage]]] = {}
 
 
 def _read_text(path: Path) -> str:

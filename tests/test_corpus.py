@@ -190,3 +190,45 @@ def test_utf8_bom_is_ignored(seeds_copy: Path) -> None:
     (seeds_copy / "006_bom.txt").write_bytes("\ufeffHello there.\n\nSecond.".encode())
     corpus = load_corpus(seeds_copy)
     assert corpus.passage("006_bom:1").text == "Hello there."
+
+
+def test_editor_questions_summary_and_date_are_read_from_meta(corpus: Corpus) -> None:
+    doc = corpus.documents[0]
+    assert doc.date == "2023-09-13"
+    for passage in corpus.passages:
+        # The seed article has editor questions for every paragraph in both languages.
+        assert len(passage.questions_in("ar")) >= 5 and len(passage.questions_in("en")) >= 5
+
+
+def _with_meta(seeds_copy: Path, **changes: object) -> None:
+    path = seeds_copy / f"{DOC}.meta.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta.update(changes)
+    path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def test_an_editor_summary_is_read_per_language(seeds_copy: Path) -> None:
+    _with_meta(seeds_copy, summary={"en": [{"text": "Kim met Putin.", "paragraph": 3}]})
+    assert load_corpus(seeds_copy).documents[0].summary == {"en": (("Kim met Putin.", 3),)}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"questions": {"23": {"en": ["Out of range?"]}}},
+        {"questions": {"x": {"en": ["Not a number?"]}}},
+        {"questions": {"1": ["not by language"]}},
+        {"summary": {"en": [{"text": "No paragraph."}]}},
+        {"summary": {"en": [{"text": "Paragraph zero.", "paragraph": 0}]}},
+    ],
+)
+def test_malformed_editor_data_is_an_error_naming_the_file(seeds_copy: Path, changes: dict) -> None:
+    _with_meta(seeds_copy, **changes)
+    with pytest.raises(CorpusError, match=re.escape(f"{DOC}.meta.json")):
+        load_corpus(seeds_copy)
+
+
+def test_an_article_without_editor_questions_has_none(seeds_copy: Path) -> None:
+    (seeds_copy / "007_plain.txt").write_text("First paragraph.\n\nSecond paragraph.", encoding="utf-8")
+    corpus = load_corpus(seeds_copy)
+    assert corpus.passage("007_plain:1").questions == ()

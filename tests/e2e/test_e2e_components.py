@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot import keyboards
 from bot.app import RedactToken, file_url
 from bot.feedback import FeedbackStore
-from bot.keyboards import More, Original, Suggest, Vote
+from bot.keyboards import More, Original, Show, Suggest, Vote
 from bot.state import StateStore, StoredHit
 
 # -- callback data ------------------------------------------------------------------------------
@@ -24,6 +24,7 @@ actions = st.one_of(
     st.builds(More, numbers, numbers),
     st.builds(Original, numbers, numbers, st.sampled_from(["ar", "en"])),
     st.builds(Vote, numbers, numbers, st.sampled_from([1, -1])),
+    st.builds(Show, numbers, numbers),
     st.builds(Suggest, st.sampled_from(["ar", "en"]), numbers),
 )
 
