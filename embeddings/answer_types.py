@@ -33,7 +33,7 @@ _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
         r"^(where|wheres)\b|\bwhere (did|do|does|was|were|is|are|will)\b"
         r"|\b(which|what) (place|city|country|venue|location)\b"
         r"|\b(اين|وين|فين)\b|\bفي (اي|اية|أي) (مكان|مدينه|بلد|دوله)\b"
-        r"|\b(مكان|موقع) (اللقاء|القمه|الاجتماع)\b"
+        r"|\b(مكان|موقع) (اللقا|القمه|الاجتماع)\b"
     ),
     "time": re.compile(
         r"^when\b|\bwhen (did|do|does|was|were|is|will)\b|\b(what|which) (year|day|date|time|month)\b|\bhow long ago\b"
@@ -49,8 +49,8 @@ _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
     "means": re.compile(
         r"\bhow (did|does|do|will|was|were|is)\b.*\b(travel|trave?ll?ed|get|got|go|went|arrive|arrived|come|came"
         r"|reach|reached|journey|transported|make it)\b|\bby what means\b"
-        r"|\bكيف\b.*\b(وصل|سافر|ذهب|جاء|اتي|انتقل|تنقل|جه|يسافر|يوصل|يروح)\b"
-        r"|\b(وصل|سافر|ذهب|جاء|اتي|انتقل|تنقل|جه)\b.*\bكيف\b|\bبماذا (سافر|وصل|جاء)\b|\b(وسيله|وسيلة) (النقل|السفر)\b"
+        r"|\bكيف\b.*\b(وصل|سافر|ذهب|جا|اتي|انتقل|تنقل|جه|يسافر|يوصل|يروح)\b"
+        r"|\b(وصل|سافر|ذهب|جا|اتي|انتقل|تنقل|جه)\b.*\bكيف\b|\bبماذا (سافر|وصل|جا)\b|\b(وسيله) (النقل|السفر)\b"
     ),
 }
 
@@ -59,13 +59,14 @@ _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
 _PLACE_EN = re.compile(r"\bat\s+(the\s+)?[A-Z][a-z]+")
 _PLACE_WORDS = re.compile(
     r"\b(base|city|capital|port|region|cosmodrome|border|province|island|ocean|sea|venue)\b"
-    r"|\b(قاعده|مدينه|العاصمه|ميناء|منطقه|المحيط|البحر|بلد|دوله|اقليم)\b"
+    r"|\b(قاعده|مدينه|العاصمه|مينا|منطقه|المحيط|البحر|بلد|دوله|اقليم)\b"
 )
+# No "غدا" (tomorrow): without its hamza "غداء" (lunch) is spelt the same, and people drop it.
 _TIME = re.compile(
     r"\b(1[89]\d\d|20\d\d)\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow"
     r"|morning|evening|night|week|month|year|january|february|march|april|may|june|july|august|september|october"
     r"|november|december|since|ago)\b"
-    r"|\b(الاحد|الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت|امس|اليوم|غدا|مساء|صباح|الاسبوع|الشهر|عام|منذ)\b"
+    r"|\b(الاحد|الاثنين|الثلاثا|الاربعا|الخميس|الجمعه|السبت|امس|اليوم|مسا|صباح|الاسبوع|الشهر|عام|منذ)\b"
 )
 _QUANTITY = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|half|dozen|hundred|thousand|million)\b"

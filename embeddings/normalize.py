@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-NORMALISER_VERSION = 2
+NORMALISER_VERSION = 3  # 3: a hamza on the line is dropped
 
 # Harakat, Quranic marks, superscript alef: they change no meaning for retrieval.
 _TASHKEEL = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED]")
@@ -29,6 +29,8 @@ _ARABIC_MAP = str.maketrans(
         "ى": "ي",
         "ؤ": "و",
         "ئ": "ي",
+        # A hamza on the line is left out by most people typing ("الغدا" for "الغداء", "جا" for "جاء").
+        "ء": "",
         # Persian/Urdu letter forms that show up in Arabic text typed on other keyboards.
         "ک": "ك",
         "ی": "ي",

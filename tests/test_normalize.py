@@ -102,3 +102,8 @@ def test_normalised_text_has_no_variants_left(text: str) -> None:
     assert not set(out) & set("أإآٱةىـ٠١٢٣٤٥٦٧٨٩\u064b\u064e\u0650\u0651\u0652")
     assert out == out.casefold()
     assert "  " not in out and out == out.strip()
+
+
+def test_a_hamza_on_the_line_is_dropped_as_people_type_it() -> None:
+    assert normalise("مأدبة غداء") == normalise("مأدبة غدا")
+    assert normalise("اللقاء") == "اللقا"
