@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from embeddings.datafile import read_json_object
 from embeddings.embedders import Embedder
 from embeddings.normalize import normalise
 
@@ -86,8 +87,8 @@ def _strip_vocatives(folded: str, vocatives: tuple[str, ...]) -> str:
 @cache
 def load_data(path: Path = INTENTS_FILE) -> tuple[tuple[IntentSpec, ...], tuple[str, ...]]:
     """The intents in file order (which breaks ties) and the vocatives; read and validated once."""
+    data = read_json_object(path, IntentDataError)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
         vocatives = tuple(sorted({_fold(v) for v in data.get("vocatives", [])}, key=len, reverse=True))
         specs = []
         for name, spec in data["intents"].items():

@@ -15,7 +15,6 @@ weekdays, capitalised place names after a preposition), not tied to one article.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, NoReturn
 
+from .datafile import read_json_object
 from .normalize import normalise, normalise_arabic
 
 AnswerType = Literal["place", "time", "quantity", "reason", "means"]
@@ -151,13 +151,8 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
     def fail(message: str) -> NoReturn:
         raise FactTypesError(f"{path}: {message}")
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        fail(f"cannot read the fact-types file: {exc.strerror or exc}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"not valid UTF-8 JSON: {exc}")
-    if not isinstance(data, dict) or not isinstance(data.get("kinds"), dict) or not data["kinds"]:
+    data = read_json_object(path, FactTypesError)
+    if not isinstance(data.get("kinds"), dict) or not data["kinds"]:
         fail('expected an object with a non-empty "kinds" object')
     kinds: dict[str, FactKind] = {}
     for name, spec in data["kinds"].items():

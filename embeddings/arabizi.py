@@ -13,7 +13,6 @@ All language data is in ``embeddings/data/arabizi.json``.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .datafile import read_json_object
 from .language import detect_language
 
 DATA_FILE = "arabizi.json"
@@ -92,12 +92,7 @@ def _word_list(value: object, where: str) -> frozenset[str]:
 @cache
 def load_arabizi() -> ArabiziData:
     """Read and check ``embeddings/data/arabizi.json`` (once per process)."""
-    try:
-        raw = json.loads(_data_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise _fail(f"cannot be read as JSON ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise _fail("must hold a JSON object")
+    raw = read_json_object(_data_path(), ArabiziDataError)
     missing = {"letters", "vowels", "final_a_after", "prefixes", "article_prefixes", "words", "names"} - raw.keys()
     missing |= {"english", "weak", "number_suffixes", "not_arabizi"} - raw.keys()
     if missing:

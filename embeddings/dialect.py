@@ -18,12 +18,12 @@ All language data is in ``embeddings/data/dialect.json``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from .datafile import read_json_object
 from .normalize import normalise
 
 DATA_FILE = "dialect.json"
@@ -94,12 +94,7 @@ def _section(raw: dict[str, Any], name: str, kind: type) -> Any:
 @cache
 def load_dialect() -> DialectData:
     """Read and check ``embeddings/data/dialect.json`` (once per process)."""
-    try:
-        raw = json.loads(_data_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise _fail(f"cannot be read as JSON ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise _fail("must hold a JSON object")
+    raw = read_json_object(_data_path(), DialectDataError)
 
     words: dict[str, str] = {}
     kinds: dict[str, str] = {}

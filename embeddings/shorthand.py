@@ -7,10 +7,11 @@ Data: ``embeddings/data/shorthand.json``.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 from pathlib import Path
+
+from .datafile import read_json_object
 
 DATA_FILE = Path(__file__).parent / "data" / "shorthand.json"
 
@@ -21,11 +22,10 @@ class ShorthandDataError(Exception):
 
 @cache
 def _load(path: Path = DATA_FILE) -> tuple[re.Pattern[str], dict[str, str]]:
-    try:
-        words = json.loads(path.read_text(encoding="utf-8"))["words"]
-        table = {str(k).lower(): str(v) for k, v in words.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ShorthandDataError(f"{path} is not a valid shorthand file: {exc!r}") from exc
+    words = read_json_object(path, ShorthandDataError).get("words")
+    if not isinstance(words, dict) or not words:
+        raise ShorthandDataError(f"{path}: 'words' must map shorthand to the words meant")
+    table = {str(k).lower(): str(v) for k, v in words.items()}
     # Longest first, so "n korea" wins over "n"; whole words only, in any case.
     alternatives = "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True))
     pattern = re.compile(rf"(?<![\w/])({alternatives})(?![\w/])", re.IGNORECASE)

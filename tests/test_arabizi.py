@@ -96,7 +96,7 @@ def test_a_malformed_data_file_is_reported_with_its_path(tmp_path: Path, monkeyp
         with pytest.raises(ArabiziDataError, match=r"arabizi\.json: missing sections"):
             load_arabizi()
         bad.write_text("{not json", encoding="utf-8")
-        with pytest.raises(ArabiziDataError, match=r"arabizi\.json: cannot be read as JSON"):
+        with pytest.raises(ArabiziDataError, match=r"arabizi\.json: not valid UTF-8 JSON"):
             load_arabizi()
     finally:
         load_arabizi.cache_clear()
