@@ -246,7 +246,7 @@ class Dialogue:
         document = document or self.retriever.corpus.documents[0]
         summary = summarise(self.retriever, document, language)
         head = summary.title
-        where = ", ".join(x for x in (summary.dateline, summary.date) if x)
+        where = t(language, "list_separator").join(x for x in (summary.dateline, summary.date) if x)
         segments: list[Segment] = [(head, True), (f"\n{where}" if where else "", False)]
         segments.append((f"\n\n{t(language, 'summary_editor' if summary.by_editor else 'summary_intro')}", False))
         for point in summary.points:
