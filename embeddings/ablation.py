@@ -25,6 +25,7 @@ _PLAIN = replace(
     question_weight=0.0,
     points_at_answer=False,
     chain_weight=0.0,
+    shown_penalty=0.0,
 )
 
 # Cumulative: each row switches one technique on over the row above it; the last row is the
@@ -39,7 +40,10 @@ _CHANGES: list[tuple[str, dict[str, object]]] = [
     ("+ corpus spelling of names", {"spelling": True}),
     ("+ asked-for fact check (age, birth...)", {"attribute_check": True}),
     ("+ follow-up context", {"follow_ups": True}),
-    ("+ follow-ups read against the answer shown", {"points_at_answer": True, "chain_weight": _FULL.chain_weight}),
+    (
+        "+ follow-ups read against the answer shown",
+        {"points_at_answer": True, "chain_weight": _FULL.chain_weight, "shown_penalty": _FULL.shown_penalty},
+    ),
     ("+ Arabizi transliterated", {"arabizi": True}),
     ("+ dialect words matched as MSA", {"dialect": True}),
     ("+ editor questions in BM25 (document expansion)", {"editor_questions": True}),

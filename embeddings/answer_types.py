@@ -89,9 +89,21 @@ _MEANS = re.compile(
 )
 
 
+# "and"/"so" glued to an Arabic question word ("ووين", "وشلون", "وكم"): the cues match the word alone.
+_GLUED_QUESTION_WORD = re.compile(
+    r"(^| )[وف](?=(اين|وين|فين|متي|امتي|كيف|شلون|ازاي|كيفاش|لماذا|ليش|ليه|علاش|كم|قديش|شكد|من|مين|منو|ماذا|شو"
+    r"|ايش|وش|شنو|هل|اي)\b)"
+)
+
+
+def question_text(question: str) -> str:
+    """A question normalised for the cues here, with a conjunction glued to a question word split off."""
+    return _GLUED_QUESTION_WORD.sub(r"\1", normalise(question))
+
+
 def expected_type(question: str) -> AnswerType | None:
     """The kind of answer a question asks for, if it is one we can recognise."""
-    text = normalise(question)
+    text = question_text(question)
     for kind, pattern in _QUESTION_CUES.items():
         if pattern.search(text):
             return kind
@@ -215,7 +227,7 @@ def fact_types() -> Mapping[str, FactKind]:
 
 def asked_attribute(question: str) -> Attribute | None:
     """The kind of fact (age, family, currency...) a question asks for, if it is one of those."""
-    text = normalise(question)
+    text = question_text(question)
     for name, kind in fact_types().items():
         if kind.asks.search(text):
             return name

@@ -106,6 +106,14 @@ ASKS: dict[str, tuple[list[str], list[str]]] = {
         ["How far is Vladivostok from Pyongyang?", "What is the range of North Korea's missiles?"],
         ["كم المسافة بين موسكو وفلاديفوستوك؟", "كم يبعد المعهد عن سيول؟"],
     ),
+    "career": (
+        ["What did Shoigu do before he was defence minister?", "What was Lavrov's previous job?"],
+        ["ماذا كان يعمل لافروف قبل أن يصبح وزيرا؟", "شو كان يشتغل شويغو قبل؟"],
+    ),
+    "year": (
+        ["In what year did Ahn Chan-il defect?", "Which year did the war start?"],
+        ["في أي عام انشق آن تشان إيل؟"],
+    ),
 }
 
 # Questions the article answers, worded close to the patterns: none asks for one of the kinds.
@@ -134,7 +142,6 @@ NOT_ASKED = [
     "Could Russia help North Korea build satellites?",
     "When did Kim and Putin open the talks?",
     "Did North Korea succeed in putting a satellite into orbit?",
-    "اتقابلوا سنة كام قبل كده؟",
     "Which Russian ministers took part in the talks?",
     "And which one is in charge of defence?",
     "How deep are the ties between Russia and North Korea?",
@@ -178,6 +185,8 @@ STATED: dict[str, tuple[str, str]] = {
     "dimensions": ("The tower is 540 metres tall.", "يبلغ ارتفاعه 540 مترا"),
     "weather": ("The temperature in Vladivostok was 20 degrees.", "كانت درجة الحرارة في فلاديفوستوك 20 درجة"),
     "distance": ("Vladivostok lies 700 kilometres from Pyongyang.", "تبعد فلاديفوستوك 700 كيلومتر عن بيونغ يانغ"),
+    "career": ("Shoigu formerly served as emergencies minister.", "شغل شويغو منصب وزير الطوارئ سابقا"),
+    "year": ("He defected in 1996.", "انشق عام 1996"),
 }
 
 
@@ -223,6 +232,12 @@ def test_a_passage_that_gives_the_fact_states_it(kind: str) -> None:
     assert states(kind, {"ar": arabic})
 
 
+def test_which_year_is_asked_for_and_stated_only_where_a_year_is_given(passages) -> None:
+    assert asked_attribute("اتقابلوا سنة كام قبل كده؟") == "year"  # Egyptian "which year"
+    assert asked_attribute("In what year did Ahn Chan-il defect?") == "year"
+    assert [p.paragraph for p in passages if states("year", p.views())] == [11]
+
+
 def test_the_seed_article_states_none_of_the_kinds(passages) -> None:
     """The summit report gives no age, relative, currency, staff count... so each such question is refused.
 
@@ -232,7 +247,8 @@ def test_the_seed_article_states_none_of_the_kinds(passages) -> None:
     assert len(passages) == 22
     for kind in fact_types():
         stating = [p.paragraph for p in passages if states(kind, p.views())]
-        assert stating == [], f"{kind} stated by ¶{stating}"
+        # A year is the one such fact the report gives: "a previous trip ... in 2019".
+        assert stating == ([11] if kind == "year" else []), f"{kind} stated by ¶{stating}"
     by_number = {p.paragraph: p.views() for p in passages}
     assert supplies("quantity", by_number[4])  # nearly two hours of talks
     assert supplies("quantity", by_number[17])  # two ballistic missiles
