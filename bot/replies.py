@@ -114,14 +114,17 @@ def with_links(segments: Iterable[SegmentLike], username: str | None) -> list[Se
 # -- right-to-left lines ------------------------------------------------------------------------
 
 
-def needs_rtl_mark(line: str) -> bool:
+def needs_rtl_mark(line: str, *, after_arabic: bool = False) -> bool:
     """Whether an Arabic line opens with a Latin letter or a digit before any Arabic letter.
 
     Telegram takes a line's direction from its first strong character, so "Putin قال …" or
     "¶3 · الثقة: عالية" would be laid out left-to-right; a RIGHT-TO-LEFT MARK in front fixes it.
+    A line with no letters at all ("¶9") counts as Arabic when the line before it with
+    letters was (``after_arabic``).
     """
     kinds = [unicodedata.bidirectional(ch) for ch in line]
-    if not any(k in ("R", "AL") for k in kinds):
+    arabic = any(k in ("R", "AL") for k in kinds)
+    if not arabic and not (after_arabic and "L" not in kinds):
         return False  # not an Arabic line
     for kind in kinds:
         if kind in ("R", "AL"):
@@ -131,17 +134,30 @@ def needs_rtl_mark(line: str) -> bool:
     return False
 
 
+def _line_marks(text: str) -> list[bool]:
+    """For each line of ``text``: whether it needs a right-to-left mark."""
+    marks = []
+    after_arabic = False
+    for line in text.split("\n"):
+        marks.append(needs_rtl_mark(line, after_arabic=after_arabic))
+        kinds = {unicodedata.bidirectional(ch) for ch in line}
+        if kinds & {"L", "R", "AL"}:  # lines without letters do not change what comes after
+            after_arabic = bool(kinds & {"R", "AL"})
+    return marks
+
+
 def mark_rtl(text: str) -> str:
     """``text`` with U+200F in front of every line :func:`needs_rtl_mark` picks."""
-    return "\n".join(RLM + line if needs_rtl_mark(line) else line for line in text.split("\n"))
+    lines = text.split("\n")
+    return "\n".join(RLM + line if mark else line for line, mark in zip(lines, _line_marks(text), strict=True))
 
 
 def mark_rtl_segments(segments: Iterable[SegmentLike]) -> list[Segment]:
     """:func:`mark_rtl` across segments: a line may start in any segment, and links are kept whole."""
     segs = [segment(s) for s in segments]
     full = "".join(s.text for s in segs)
-    starts = {0} | {m.end() for m in re.finditer("\n", full)}
-    marks = {at for at in starts if needs_rtl_mark(full[at:].split("\n", 1)[0])}
+    starts = [0] + [m.end() for m in re.finditer("\n", full)]
+    marks = {at for at, mark in zip(starts, _line_marks(full), strict=True) if mark}
     out: list[Segment] = []
     offset = 0
     for seg in segs:
@@ -339,3 +355,50 @@ def split_segments(segments: Iterable[SegmentLike], limit: int = TELEGRAM_LIMIT)
         size += length
     # A message made only of whitespace (or invisible marks) would be rejected by Telegram.
     return [m for m in messages if "".join(s.text for s in m).replace(RLM, "").strip()]
+
+
+# -- quoting the question in groups -------------------------------------------------------------
+
+QUOTE_LIMIT = 1024  # Telegram: a reply's quote is at most 1024 characters (UTF-16 units)
+
+
+def quote_of(message_text: str, question: str, limit: int = QUOTE_LIMIT) -> str | None:
+    """What a reply to ``message_text`` can quote of ``question``: the longest prefix of it (whole
+    words, at most ``limit`` UTF-16 units) that appears verbatim in the message, or None.
+
+    Telegram refuses a quote that is not an exact substring of the replied message, and the
+    question the bot answered may differ from it (the @mention removed, spaces folded).
+    """
+    wanted = question.strip()
+    while _units(wanted) > limit:
+        wanted = wanted[: -max(1, (_units(wanted) - limit) // 2)]
+    # A prefix that occurs verbatim means every shorter one does: search for the longest.
+    low, high = 0, len(wanted)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if wanted[:middle] in message_text:
+            low = middle
+        else:
+            high = middle - 1
+    found = wanted[:low]
+    if low < len(wanted) and not wanted[low].isspace():  # never stop inside a word of the question
+        found = _drop_last_word(found)
+    while found.strip() and not _occurs_as_words(message_text, found.strip()):  # ... nor of the message
+        found = _drop_last_word(found.strip())
+    return found.strip() or None
+
+
+def _drop_last_word(text: str) -> str:
+    space = max(text.rfind(" "), text.rfind("\n"))
+    return text[:space] if space > 0 else ""
+
+
+def _occurs_as_words(text: str, part: str) -> bool:
+    """Whether ``part`` occurs in ``text`` with no letter or digit glued to either end."""
+    at = text.find(part)
+    while at >= 0:
+        end = at + len(part)
+        if (at == 0 or not text[at - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            return True
+        at = text.find(part, at + 1)
+    return False

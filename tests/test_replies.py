@@ -27,6 +27,7 @@ from bot.replies import (
     paragraph_segments,
     parse_payload,
     passage_for_payload,
+    quote_of,
     refusal_segments,
     short_title,
     split_segments,
@@ -384,6 +385,14 @@ def test_mark_rtl_marks_only_those_lines_and_is_idempotent() -> None:
     assert mark_rtl(marked) == marked
 
 
+def test_a_line_without_letters_follows_the_line_before_it() -> None:
+    assert mark_rtl("قال بوتين\n\n¶9") == f"قال بوتين\n\n{RLM}¶9"
+    assert mark_rtl("Putin said\n\n¶9") == "Putin said\n\n¶9"
+    assert mark_rtl("قال بوتين\nPutin said\n2023") == "قال بوتين\nPutin said\n2023"
+    assert mark_rtl("¶9") == "¶9"  # nothing Arabic about it
+    assert needs_rtl_mark("¶9", after_arabic=True) and not needs_rtl_mark("¶9 Putin", after_arabic=True)
+
+
 def test_mark_rtl_across_segments_keeps_links_whole() -> None:
     segments = [
         Segment("قال بوتين"),
@@ -404,3 +413,33 @@ def test_arabic_answer_for_telegram_marks_its_citation_line(corpus: Corpus) -> N
     assert f'\n\n{RLM}<a href="https://t.me/summit_bot?start={corpus.documents[0].id}-9">¶9</a> · الثقة' in rendered
     english = to_html(for_telegram(answer_segments(_answer(hit), hit, corpus, "en"), "summit_bot"))
     assert RLM not in english
+
+
+# -- quoting --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "question", "quote"),
+    [
+        ("@summit_bot Where did Kim and Putin meet?", "Where did Kim and Putin meet?", "Where did Kim and Putin meet?"),
+        ("/ask When did they meet?", "When did they meet?", "When did they meet?"),
+        ("Where did  Kim meet?", "Where did Kim meet?", "Where did"),  # spaces folded in the question
+        ("Where did Kim @summit_bot meet?", "Where did Kim meet?", "Where did Kim"),
+        ("Wherever", "Where did", None),  # never a piece of a word
+        ("something else", "Where did Kim meet?", None),
+        ("أين التقى كيم وبوتين؟", "أين التقى كيم وبوتين؟", "أين التقى كيم وبوتين؟"),
+    ],
+)
+def test_quote_is_a_verbatim_prefix_of_the_message(message: str, question: str, quote: str | None) -> None:
+    found = quote_of(message, question)
+    assert found == quote
+    assert found is None or found in message
+
+
+def test_quote_obeys_telegrams_length_limit() -> None:
+    question = "word " * 400 + "😀" * 600
+    quote = quote_of(question, question)
+    assert quote and quote in question and quote.startswith("word word")
+    assert _utf16(quote) <= 1024
+    emoji = "😀" * 600
+    assert _utf16(quote_of(emoji, emoji)) <= 1024
