@@ -59,6 +59,7 @@ TEXT: dict[str, dict[str, str]] = {
         "fact_not_stated": "The article does not say {what}.",
         "closest": "What it does say that comes closest:",
         "alternatives": "Not quite? The article also says:",
+        "paragraph_gone": "That paragraph is no longer available.",
     },
     "ar": {
         "greeting": (
@@ -114,6 +115,7 @@ TEXT: dict[str, dict[str, str]] = {
         "fact_not_stated": "لا يذكر المقال {what}.",
         "closest": "أقرب ما يقوله المقال:",
         "alternatives": "ليس هذا ما تقصده؟ يقول المقال أيضا:",
+        "paragraph_gone": "هذه الفقرة لم تعد متاحة.",
     },
 }
 
