@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
@@ -16,6 +16,7 @@ from ..services import services
 from .sending import bot_username, clean_text, telegram_html
 
 INLINE_RESULTS = 3
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -46,7 +47,9 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                         title=f"¶{hit.passage.paragraph} · {highlight[:60]}",
                         description=hit.passage.text_in(language)[:120],
                         input_message_content=InputTextMessageContent(
-                            to_html(telegram_html(context, segments)[0]), parse_mode=ParseMode.HTML
+                            to_html(telegram_html(context, segments)[0]),
+                            parse_mode=ParseMode.HTML,
+                            link_preview_options=NO_PREVIEW,  # the link is for sharing, not a card under the text
                         ),
                         url=deep_link(username, hit.passage.id) if username else None,
                     )

@@ -41,10 +41,13 @@ def press_and_wait(user: ChatClient, message: BotMessage, label: str) -> None:
 
 
 def test_an_answer_links_its_paragraph(tg: FakeTelegram) -> None:
-    reply = ask(tg.private_chat(), "Which factories will Kim visit?")
+    user = tg.private_chat()
+    reply = ask(user, "Which factories will Kim visit?")
     links = LINK.findall(reply.html)
     assert links == [(f"{DOC}-8", "8")]
     assert reply.text.rstrip().endswith("¶8 · confidence: high")  # the link does not change what is read
+    sent = [c for c in tg.calls_to("sendMessage") if c.params.get("chat_id") == user.chat_id]
+    assert sent[-1].params["link_preview_options"] == {"is_disabled": True}  # no bot card under every answer
 
 
 def test_an_arabic_answer_marks_its_citation_line_right_to_left(tg: FakeTelegram) -> None:
@@ -116,6 +119,7 @@ def test_inline_results_carry_the_link(tg: FakeTelegram) -> None:
         payload, number = LINK.findall(result["input_message_content"]["message_text"])[0]
         assert payload == f"{DOC}-{number}"
         assert result["url"] == f"https://t.me/summit_test_bot?start={payload}"
+        assert result["input_message_content"]["link_preview_options"] == {"is_disabled": True}
 
 
 # -- groups -------------------------------------------------------------------------------------
