@@ -205,7 +205,9 @@ class Dialogue:
                 (t(language, "fact_not_stated", what=describe(answer.attribute, language)), False),
                 ("\n" + t(language, "closest") + "\n", False),
                 (best.highlight(language), False),
-                (f" (¶{best.passage.paragraph})", False),
+                (" (", False),
+                Segment(f"¶{best.passage.paragraph}", cite=best.passage.id),
+                (")", False),
             ]
             passages: tuple[Passage, ...] = (best.passage,)
         else:
@@ -249,9 +251,14 @@ class Dialogue:
         where = t(language, "list_separator").join(x for x in (summary.dateline, summary.date) if x)
         segments: list[Segment] = [(head, True), (f"\n{where}" if where else "", False)]
         segments.append((f"\n\n{t(language, 'summary_editor' if summary.by_editor else 'summary_intro')}", False))
-        for point in summary.points:
-            segments.append((f"\n• {point.text} (¶{point.paragraph})", False))
         by_number = {p.paragraph: p for p in self.retriever.corpus.passages if p.doc == document.id}
+        for point in summary.points:
+            cited = by_number.get(point.paragraph)
+            segments += [
+                Segment(f"\n• {point.text} ("),
+                Segment(f"¶{point.paragraph}", cite=cited.id if cited else None),
+                Segment(")"),
+            ]
         passages = tuple(by_number[p.paragraph] for p in summary.points if p.paragraph in by_number)
         return Reply("summary", "summary", language, tuple(s for s in segments if s[0]), passages=passages)
 

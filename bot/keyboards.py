@@ -10,6 +10,7 @@ at the sender's own answers. Admin commands have no callback form at all.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ ORIGINAL: Final = "o"
 VOTE: Final = "v"
 SUGGEST: Final = "s"
 SHOW: Final = "a"  # an alternative passage of the same answer
+PARAGRAPH: Final = "p"  # a paragraph of an article, opened by ◀ ▶ from a deep-linked one
 
 MAX_CALLBACK_BYTES: Final = 64
 LANGUAGES: Final = ("ar", "en")
@@ -38,7 +40,9 @@ _PATTERNS: Final = {
     VOTE: re.compile(rf"v:{_INT}:{_INT}:([ud])"),
     SUGGEST: re.compile(rf"s:(ar|en):{_INT}"),
     SHOW: re.compile(rf"a:{_INT}:{_INT}"),
+    PARAGRAPH: re.compile(rf"p:([0-9a-f]{{8}}):{_INT}"),
 }
+DOC_TAG_CHARS: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,20 @@ class Show:
     index: int
 
 
-Action = More | Original | Vote | Suggest | Show
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """Show paragraph ``paragraph`` of the article whose :func:`doc_tag` is ``doc``."""
+
+    doc: str
+    paragraph: int
+
+
+Action = More | Original | Vote | Suggest | Show | Paragraph
+
+
+def doc_tag(doc_id: str) -> str:
+    """A short, stable name for an article in callback data (its id may be long or non-ASCII)."""
+    return hashlib.sha256(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:DOC_TAG_CHARS]
 
 
 def encode(action: Action) -> str:
@@ -99,6 +116,8 @@ def encode(action: Action) -> str:
             data = f"{SUGGEST}:{language}:{number}"
         case Show(turn, index):
             data = f"{SHOW}:{turn}:{index}"
+        case Paragraph(doc, paragraph):
+            data = f"{PARAGRAPH}:{doc}:{paragraph}"
     if len(data.encode()) > MAX_CALLBACK_BYTES:  # only reachable with absurd turn numbers
         raise ValueError(f"callback data too long: {data!r}")
     return data
@@ -121,6 +140,8 @@ def decode(data: object) -> Action | None:
         return Vote(int(groups[0]), int(groups[1]), 1 if groups[2] == UP else -1)
     if data[0] == SHOW:
         return Show(int(groups[0]), int(groups[1]))
+    if data[0] == PARAGRAPH:
+        return Paragraph(groups[0], int(groups[1]))
     return Suggest(groups[0], int(groups[1]))
 
 
@@ -160,3 +181,14 @@ def suggestion_keyboard(questions: Sequence[tuple[int, str]], language: str) -> 
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=encode(Suggest(language, number)))] for number, text in questions]
     )
+
+
+def paragraph_keyboard(doc_id: str, paragraph: int, count: int) -> InlineKeyboardMarkup | None:
+    """◀ ▶ under a paragraph opened by a deep link: its neighbours in the same article."""
+    tag = doc_tag(doc_id)
+    row = []
+    if paragraph > 1:
+        row.append(InlineKeyboardButton(f"◀ ¶{paragraph - 1}", callback_data=encode(Paragraph(tag, paragraph - 1))))
+    if paragraph < count:
+        row.append(InlineKeyboardButton(f"¶{paragraph + 1} ▶", callback_data=encode(Paragraph(tag, paragraph + 1))))
+    return InlineKeyboardMarkup([row]) if row else None

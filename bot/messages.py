@@ -60,6 +60,7 @@ TEXT: dict[str, dict[str, str]] = {
         "closest": "What it does say that comes closest:",
         "alternatives": "Not quite? The article also says:",
         "list_separator": ", ",
+        "paragraph_gone": "That paragraph is no longer available.",
     },
     "ar": {
         "greeting": (
@@ -116,6 +117,7 @@ TEXT: dict[str, dict[str, str]] = {
         "closest": "أقرب ما يقوله المقال:",
         "alternatives": "ليس هذا ما تقصده؟ يقول المقال أيضا:",
         "list_separator": "، ",
+        "paragraph_gone": "هذه الفقرة لم تعد متاحة.",
     },
 }
 

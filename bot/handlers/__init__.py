@@ -8,9 +8,10 @@ nothing a user types can change the markup. Retrieval runs in a worker thread
 * ``sending`` — replies as HTML, button answers, "typing…", clean user text
 * ``common`` — reply language, group reply target, admin guard, suggestions
 * ``questions`` — questions in private chats, addressed in groups, and /ask
-* ``commands`` — /start, /help, /summary, /about, /lang, unknown commands, non-text content
+* ``commands`` — /start (and its deep links), /help, /summary, /about, /lang, unknown commands, non-text content
 * ``admin`` — /stats and /reload
 * ``buttons`` — More, Original, runner-ups, votes and suggested questions
+* ``paragraphs`` — a paragraph opened by a deep link (/start <doc>-<paragraph>), ◀ ▶ to its neighbours
 * ``inline`` — inline queries
 * ``errors`` — the error handler
 """

@@ -1,4 +1,4 @@
-"""Inline buttons under answers and refusals: More, Original, runner-ups, 👍 / 👎 and suggested questions."""
+"""Inline buttons: More, Original, runner-ups, 👍 / 👎, suggested questions; ◀ ▶ under paragraphs."""
 
 from __future__ import annotations
 
@@ -6,23 +6,21 @@ import hashlib
 import logging
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from embeddings.corpus import example_questions
 from embeddings.retriever import Answer, Hit, Retriever
 
-from .. import delivery, keyboards
-from ..dialogue import DialogueState
-from ..keyboards import More, Original, Show, Suggest, Vote
+from .. import keyboards
+from ..keyboards import More, Original, Paragraph, Show, Suggest, Vote
 from ..messages import t
-from ..replies import Segment, answer_segments, split_segments, to_html
+from ..replies import Segment, answer_segments
 from ..services import services
 from ..state import Turn
-from .common import chat_language, group_reply_to
+from .common import chat_language, group_reply_to, remember_shown
+from .paragraphs import turn_page
 from .questions import answer_question
-from .sending import answer_query, send_segments
+from .sending import answer_query, edit_or_send, send_segments
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +82,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer_query(update, context)
         await answer_question(update, context, questions[action.number], reply_to=group_reply_to(update))
         return
+    if isinstance(action, Paragraph):
+        await turn_page(update, context, action)
+        return
 
     turn = svc.state.turn(chat.id, action.turn)
     rendered = None
@@ -110,25 +111,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(action, More | Show):
         svc.state.mark_shown(chat.id, turn.turn, index)
         # A follow-up now refers to this passage: "who said that?" means the one on screen.
-        async with svc.locks.hold(chat.id):
-            state = DialogueState.loads(svc.state.previous(chat.id))
-            state.shown = hit.passage.id
-            svc.state.set_previous(chat.id, state.dumps())
+        await remember_shown(svc, chat.id, hit.passage.id)
         await send_segments(context, chat.id, segments, markup=markup, reply_to=query.message.message_id)
         return
     # Original: the same passage in the other language, in place when it fits one message.
-    parts = split_segments(segments)
-    if len(parts) == 1 and isinstance(query.message, Message):
-        try:
-            message = query.message
-            await delivery.deliver(
-                lambda: message.edit_text(to_html(parts[0]), parse_mode=ParseMode.HTML, reply_markup=markup),
-                what="editMessageText",
-                keep_going=lambda: context.application.running,
-            )
-            return
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return
-            log.info("could not edit the answer (%s); sending the translation instead", exc.message)
+    if isinstance(query.message, Message):
+        await edit_or_send(context, query.message, segments, markup=markup)
+        return
     await send_segments(context, chat.id, segments, markup=markup, reply_to=query.message.message_id)

@@ -10,23 +10,36 @@ from telegram.ext import ContextTypes
 
 from .. import keyboards
 from ..messages import LANGUAGE_NAMES, UNSUPPORTED_CONTENT, t
+from ..replies import passage_for_payload
 from ..services import services
 from .common import chat_language, group_reply_to, suggested_questions
+from .paragraphs import open_paragraph
 from .sending import send_segments, send_text
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start: a greeting in both languages and three example questions as buttons."""
+    """/start: a greeting in both languages and three example questions as buttons.
+
+    ``/start <doc>-<paragraph>`` (a deep link from a citation) opens that paragraph instead; a
+    payload that is malformed or names a paragraph that is gone gets the greeting and a short note.
+    """
     svc = services(context)
     chat = update.effective_chat
     if chat is None:
         return
     first = chat_language(update, svc)
+    note = ""
+    if context.args:
+        passage = passage_for_payload(svc.retriever.corpus, " ".join(context.args))
+        if passage is not None:
+            await open_paragraph(update, context, passage)
+            return
+        note = f"\n\n{t(first, 'paragraph_gone')}"
     second = keyboards.other_language(first)
     doc = svc.retriever.corpus.documents[0]
     greeting = f"{t(first, 'greeting', title=doc.title(first))}\n\n{t(second, 'greeting', title=doc.title(second))}"
     markup = keyboards.suggestion_keyboard(suggested_questions(svc.retriever, first), first)
-    await send_text(context, chat.id, greeting, markup=markup, reply_to=group_reply_to(update))
+    await send_text(context, chat.id, greeting + note, markup=markup, reply_to=group_reply_to(update))
 
 
 async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

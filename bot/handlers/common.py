@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from embeddings.corpus import example_questions
 from embeddings.retriever import Retriever
 
+from ..dialogue import DialogueState
 from ..messages import t
+from ..replies import quote_of
 from ..services import Services, services
 from .sending import send_text
 
@@ -32,6 +34,38 @@ def group_reply_to(update: Update) -> int | None:
     if chat is None or message is None or chat.type == ChatType.PRIVATE:
         return None
     return message.message_id
+
+
+# Formatting a quote would have to repeat (as quote_entities): such messages get a plain reply.
+_STYLED = frozenset(
+    {
+        MessageEntity.BOLD,
+        MessageEntity.ITALIC,
+        MessageEntity.UNDERLINE,
+        MessageEntity.STRIKETHROUGH,
+        MessageEntity.SPOILER,
+        MessageEntity.CUSTOM_EMOJI,
+    }
+)
+
+
+def group_quote(update: Update, question: str) -> str | None:
+    """In groups, what the answer quotes of the asker's message: the question, as far as it
+    appears verbatim there (see :func:`bot.replies.quote_of`); None in private chats."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or chat.type == ChatType.PRIVATE or not message.text:
+        return None
+    if any(entity.type in _STYLED for entity in message.entities):
+        return None
+    return quote_of(message.text, question)
+
+
+async def remember_shown(svc: Services, chat_id: int, passage_id: str) -> None:
+    """A follow-up now refers to this passage: "who said that?" means the one on screen."""
+    async with svc.locks.hold(chat_id):
+        state = DialogueState.loads(svc.state.previous(chat_id))
+        state.shown = passage_id
+        svc.state.set_previous(chat_id, state.dumps())
 
 
 def suggested_questions(retriever: Retriever, language: str) -> list[tuple[int, str]]:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from embeddings.retriever import RetrievalError
 
 from .. import delivery
-from ..replies import answer_segments, split_segments, to_html
+from ..replies import answer_segments, deep_link, to_html
 from ..services import services
-from .sending import clean_text
+from .sending import bot_username, clean_text, telegram_html
 
 INLINE_RESULTS = 3
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -38,14 +39,19 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             for rank, hit in enumerate(answer.hits[:INLINE_RESULTS]):
                 segments = answer_segments(answer, hit, retriever.corpus, language, confidence=rank == 0)
                 highlight = hit.highlight(language)
+                # The message sent into the other chat carries the same deep link as an answer does.
+                username = bot_username(context)
                 results.append(
                     InlineQueryResultArticle(
                         id=f"{hit.passage.id}:{language}"[-64:],
                         title=f"¶{hit.passage.paragraph} · {highlight[:60]}",
                         description=hit.passage.text_in(language)[:120],
                         input_message_content=InputTextMessageContent(
-                            to_html(split_segments(segments)[0]), parse_mode=ParseMode.HTML
+                            to_html(telegram_html(context, segments)[0]),
+                            parse_mode=ParseMode.HTML,
+                            link_preview_options=NO_PREVIEW,  # the link is for sharing, not a card under the text
                         ),
+                        url=deep_link(username, hit.passage.id) if username else None,
                     )
                 )
     await delivery.deliver(

@@ -16,7 +16,7 @@ from ..dialogue import ANSWER_DEPTH, DialogueState, Reply
 from ..messages import t
 from ..services import Services, services
 from ..state import StoredHit
-from .common import chat_language, group_reply_to
+from .common import chat_language, group_quote, group_reply_to
 from .sending import clean_text, send_segments, send_text, typing
 
 
@@ -63,9 +63,15 @@ def _respond(svc: Services, chat_id: int, question: str) -> tuple[Reply, int | N
 
 
 async def answer_question(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str, *, reply_to: int | None = None
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: str,
+    *,
+    reply_to: int | None = None,
+    quote: str | None = None,
 ) -> None:
-    """Rate-limit, run the conversation engine off the event loop, and render its reply."""
+    """Rate-limit, run the conversation engine off the event loop, and render its reply
+    (replying to ``reply_to``, quoting ``quote`` of it, when given)."""
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
@@ -87,7 +93,9 @@ async def answer_question(
         except RetrievalError:
             await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
             return
-    await send_segments(context, chat.id, reply.segments, markup=reply_markup(reply, turn), reply_to=reply_to)
+    await send_segments(
+        context, chat.id, reply.segments, markup=reply_markup(reply, turn), reply_to=reply_to, quote=quote
+    )
 
 
 def addressed_question(message: Message, bot_id: int, username: str) -> str | None:
@@ -124,7 +132,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reply_to = message.message_id
         if question is None:
             return
-    await answer_question(update, context, question, reply_to=reply_to)
+    # In groups the answer quotes the question it answers.
+    await answer_question(update, context, question, reply_to=reply_to, quote=group_quote(update, question))
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -135,4 +144,4 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     parts = message.text.split(maxsplit=1)
     question = parts[1] if len(parts) > 1 else ""
     reply_to = group_reply_to(update) or (message.message_id if update.edited_message else None)
-    await answer_question(update, context, question, reply_to=reply_to)
+    await answer_question(update, context, question, reply_to=reply_to, quote=group_quote(update, question))

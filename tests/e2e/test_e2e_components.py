@@ -7,14 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
-from fakes.telegram_server import ApiError, check_reply_markup, check_text
+from fakes.telegram_server import ApiError, FakeTelegram, check_reply_markup, check_text
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import keyboards
 from bot.app import RedactToken, file_url
 from bot.feedback import FeedbackStore
-from bot.keyboards import More, Original, Show, Suggest, Vote
+from bot.keyboards import More, Original, Paragraph, Show, Suggest, Vote
 from bot.state import StateStore, StoredHit
 
 # -- callback data ------------------------------------------------------------------------------
@@ -24,8 +24,9 @@ actions = st.one_of(
     st.builds(More, numbers, numbers),
     st.builds(Original, numbers, numbers, st.sampled_from(["ar", "en"])),
     st.builds(Vote, numbers, numbers, st.sampled_from([1, -1])),
-    st.builds(Show, numbers, numbers),
     st.builds(Suggest, st.sampled_from(["ar", "en"]), numbers),
+    st.builds(Show, numbers, numbers),
+    st.builds(Paragraph, st.text(alphabet="0123456789abcdef", min_size=8, max_size=8), numbers),
 )
 
 
@@ -40,6 +41,14 @@ def test_callback_data_round_trips_within_64_bytes(action: keyboards.Action) -> 
 def test_any_callback_data_decodes_to_an_action_or_none(data: object) -> None:
     decoded = keyboards.decode(data)
     assert decoded is None or keyboards.encode(decoded) == data
+
+
+def test_paragraph_callback_data_is_parsed_strictly() -> None:
+    tag = keyboards.doc_tag("000_54d2f6cd4b201a0d")
+    assert keyboards.decode(f"p:{tag}:3") == Paragraph(tag, 3)
+    for data in (f"p:{tag}:03", f"p:{tag}:-3", f"p:{tag.upper()}:3", f"p:{tag}1:3", f"p:{tag[:7]}:3", f"p:{tag}:3:x"):
+        assert keyboards.decode(data) is None, data
+    assert keyboards.doc_tag("ünïcode article") == keyboards.doc_tag("ünïcode article")  # stable across restarts
 
 
 def test_admin_commands_have_no_callback_form() -> None:
@@ -169,6 +178,9 @@ def test_file_url_follows_the_base_url() -> None:
         ("&nbsp;", "can't parse entities"),
         ("1 < 2", "can't parse entities"),
         ('<span class="x">y</span>', "can't parse entities"),
+        ('<a href="javascript:alert(1)">x</a>', "can't parse entities"),
+        ('<blockquote expandable="no">x</blockquote>', "can't parse entities"),
+        ("<blockquote>a<blockquote expandable>b</blockquote></blockquote>", "can't parse entities"),
     ],
 )
 def test_fake_rejects_what_telegram_rejects(text: str, reason: str) -> None:
@@ -184,3 +196,24 @@ def test_fake_accepts_valid_html_and_checks_callback_data() -> None:
         check_reply_markup({"inline_keyboard": [[{"text": "b", "callback_data": "x" * 65}]]})
     with pytest.raises(ApiError, match="BUTTON_DATA_INVALID"):
         check_reply_markup({"inline_keyboard": [[{"text": "b", "callback_data": ""}]]})
+
+
+def test_fake_checks_quotes_as_telegram_does() -> None:
+    fake = FakeTelegram("1:x")
+    group = fake.group_chat()
+    user = fake.member(group).user
+    plain = fake.message_payload(group, user, text="@bot Where did Kim & Putin meet?")
+    styled = fake.message_payload(group, user, text="Where did they meet?")
+    styled["entities"] = [{"type": "bold", "offset": 6, "length": 3}]
+    check = fake._check_quote
+    assert check(group["id"], plain["message_id"], "Where did Kim & Putin", None) == "Where did Kim & Putin"
+    assert check(group["id"], plain["message_id"], "Kim &amp; Putin", "HTML") == "Kim & Putin"
+    assert check(group["id"], styled["message_id"], "they meet?", None) == "they meet?"  # clear of the bold
+    for message, quote in [
+        (plain, "Where did Kim and Putin"),  # not verbatim
+        (plain, " "),
+        (plain, "x" * 1025),
+        (styled, "Where did"),  # overlaps the bold word: the quote would have to repeat it
+    ]:
+        with pytest.raises(ApiError, match="QUOTE_TEXT_INVALID"):
+            check(group["id"], message["message_id"], quote, None)

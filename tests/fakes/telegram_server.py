@@ -39,6 +39,9 @@ from urllib.parse import parse_qsl
 TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 ANSWER_TEXT_LIMIT = 200
+QUOTE_LIMIT = 1024
+# Formatting a reply's quote must repeat (the fake never receives quote_entities: it refuses such quotes).
+_QUOTE_STYLES = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler", "custom_emoji"})
 DEFAULT_TIMEOUT = 20.0
 
 # Tags Telegram accepts in parse_mode=HTML, with the attributes each may carry.
@@ -174,6 +177,12 @@ class _TelegramHTML(HTMLParser):
                 raise bad_request(f'can\'t parse entities: unsupported attribute "{name}" in tag "{tag}"')
             if tag == "span" and value != "tg-spoiler":
                 raise bad_request('can\'t parse entities: tag "span" must have class "tg-spoiler"')
+            if tag == "a" and not re.match(r"(https?|tg)://[^\s]+$", value or ""):
+                raise bad_request(f"can't parse entities: unsupported URL {value!r} in a link")
+            if tag == "blockquote" and value is not None:
+                raise bad_request('can\'t parse entities: attribute "expandable" of "blockquote" takes no value')
+        if tag == "blockquote" and "blockquote" in self.stack:
+            raise bad_request("can't parse entities: nested blockquotes are not supported")
         self.stack.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -286,6 +295,7 @@ class BotMessage:
     reply_markup: dict[str, Any] | None
     reply_to: int | None
     edits: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list)
+    quote: str | None = None  # the part of the replied message the reply quotes
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -537,13 +547,42 @@ class FakeTelegram:
                 if not allow or str(allow).lower() == "false":
                     raise bad_request("message to be replied not found")
                 reply_to = None
-            if reply.get("quote"):
-                raise bad_request("quoting is not expected from this bot")
+        quote = reply.get("quote")
+        if quote is not None and reply_to is not None:
+            quote = self._check_quote(chat["id"], reply_to, quote, reply.get("quote_parse_mode"))
+        elif reply_to is None:
+            quote = None  # sent without the reply: nothing is quoted
         with self._cond:
             message_id = self._next_message_id(chat["id"])
-            sent = BotMessage(chat["id"], message_id, text, str(params["text"]), markup, reply_to)
+            sent = BotMessage(chat["id"], message_id, text, str(params["text"]), markup, reply_to, quote=quote)
             self.messages[(chat["id"], message_id)] = sent
         return self._message_json(sent)
+
+    def _check_quote(self, chat_id: int, message_id: int, quote: Any, parse_mode: Any) -> str:
+        """Telegram's rules for ``reply_parameters.quote``: 1-1024 characters (UTF-16 units) after
+        entity parsing, an exact substring of the replied message, whose formatting (bold, italic,
+        underline, strikethrough, spoiler, custom emoji) the quote must repeat. Returns the quote's text."""
+        if not isinstance(quote, str):
+            raise bad_request("QUOTE_TEXT_INVALID")
+        if parse_mode is not None and str(parse_mode).lower() == "html":
+            quote = parse_html(quote)
+        elif parse_mode not in (None, ""):
+            raise bad_request(f"unsupported quote_parse_mode {parse_mode!r} in this fake")
+        if not isinstance(quote, str) or not quote.strip() or utf16_len(quote) > QUOTE_LIMIT:
+            raise bad_request("QUOTE_TEXT_INVALID")
+        original = self.user_messages.get((chat_id, message_id))
+        if original is not None:
+            text = str(original.get("text") or original.get("caption") or "")
+            styled = [e for e in original.get("entities", []) if e.get("type") in _QUOTE_STYLES]
+        else:
+            text, styled = self.messages[(chat_id, message_id)].text, []
+        at = text.find(quote)
+        if at < 0:
+            raise bad_request("QUOTE_TEXT_INVALID")
+        start, end = utf16_len(text[:at]), utf16_len(text[:at]) + utf16_len(quote)
+        if any(e["offset"] < end and start < e["offset"] + e["length"] for e in styled):
+            raise bad_request("QUOTE_TEXT_INVALID")  # the quote would have to repeat the formatting
+        return quote
 
     def _message_json(self, sent: BotMessage) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import stat
 import threading
@@ -108,7 +109,11 @@ def test_user_text_is_never_html_a_shell_command_or_a_path(tg: FakeTelegram, tmp
     ):
         user.send(question)
         reply = user.next_reply(timeout=30)
-        assert "root:" not in reply.text and "<a href" not in reply.html and "<i>" not in reply.html
+        assert "root:" not in reply.text and "javascript" not in reply.html and "<i>" not in reply.html
+        # The only links are the bot's own deep links to the paragraph it cites.
+        for href in re.findall(r"<a href=\"([^\"]*)\">", reply.html):
+            assert re.fullmatch(r"https://t\.me/summit_test_bot\?start=[A-Za-z0-9_-]+", href), href
+        assert reply.html.count("<a ") == len(re.findall(r"<a href=\"([^\"]*)\">", reply.html))
     assert not canary.exists()
     watch.assert_no_traceback()
 
