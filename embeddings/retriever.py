@@ -275,6 +275,7 @@ class Lessons:
 
     taught: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # passage position -> (language, question)
     taught_passages: list[int] = field(default_factory=list)  # row of taught_vectors -> passage position
+    taught_texts: list[str] = field(default_factory=list)  # row of taught_vectors -> question
     taught_vectors: np.ndarray | None = None
     forbidden: list[str] = field(default_factory=list)
     forbidden_vectors: np.ndarray | None = None
@@ -435,6 +436,8 @@ class Retriever:
         A later question within ``taught_cosine`` of a taught one is answered with its passage.
         """
         with self._teach_lock:
+            lessons_ = self.lessons
+            ruling = set(zip(lessons_.taught_passages, lessons_.taught_texts, strict=True))
             new: list[tuple[int, str, str]] = []
             for passage_id, language, question in lessons:
                 text = " ".join(question.split())[:MAX_QUESTION_CHARS]
@@ -442,25 +445,36 @@ class Retriever:
                 if position is None:
                     log.warning("not teaching %r: passage %s is not in the corpus", text, passage_id)
                     continue
-                if text and not self.lessons.knows(position, language, text) and (position, language, text) not in new:
+                if text and (position, text) not in ruling and (position, language, text) not in new:
                     new.append((position, language, text))
             if not new:
                 return 0
             vectors = self.embedder.embed_queries([text for _, _, text in new])
+            # A question taught, forbidden, then taught again already has its unit: only the ruling returns.
+            units = [(n, item) for n, item in enumerate(new) if not lessons_.knows(*item)]
             first = len(self.index.units)
-            for n, (position, language, text) in enumerate(new):
+            for uid, (_, (position, language, text)) in enumerate(units, start=first):
                 number = len(self._questions_of[position].get(language, ())) + 1
                 # Units first: a search may return the new ids as soon as FAISS holds them.
                 self.index.units.append(Unit(position, language, 0, question=number))
-                self._questions_of[position].setdefault(language, []).append(first + n)
-                self.lessons.taught.setdefault(position, []).append((language, text))
-            with self._index_lock:
-                self.index.vectors.add(vectors, np.arange(first, first + len(new), dtype=np.int64))
-            lessons_ = self.lessons
+                self._questions_of[position].setdefault(language, []).append(uid)
+                lessons_.taught.setdefault(position, []).append((language, text))
+            if units:
+                with self._index_lock:
+                    self.index.vectors.add(
+                        vectors[[n for n, _ in units]], np.arange(first, first + len(units), dtype=np.int64)
+                    )
             lessons_.taught_passages = [*lessons_.taught_passages, *(position for position, _, _ in new)]
+            lessons_.taught_texts = [*lessons_.taught_texts, *(text for _, _, text in new)]
             lessons_.taught_vectors = _stack(lessons_.taught_vectors, vectors)
-            languages = {language for _, language, _ in new} & set(self.corpus.languages)
-            if languages:
+            # A question taught after it was forbidden is no longer refused (the latest decision wins).
+            taught_now = {text for _, _, text in new}
+            keep = [n for n, text in enumerate(lessons_.forbidden) if text not in taught_now]
+            if len(keep) < len(lessons_.forbidden) and lessons_.forbidden_vectors is not None:
+                lessons_.forbidden = [lessons_.forbidden[n] for n in keep]
+                lessons_.forbidden_vectors = lessons_.forbidden_vectors[keep] if keep else None
+            languages = {language for _, language, text in new} & set(self.corpus.languages)
+            if units and languages:
                 rebuilt = build_lexical(self.corpus, with_questions=True, extra=lessons_.taught, languages=languages)
                 self.expanded = {**self.expanded, **rebuilt}
             self._clear_answers()
@@ -481,8 +495,16 @@ class Retriever:
             if not new:
                 return 0
             vectors = self.embedder.embed_queries(new)
-            self.lessons.forbidden = [*self.lessons.forbidden, *new]
-            self.lessons.forbidden_vectors = _stack(self.lessons.forbidden_vectors, vectors)
+            lessons = self.lessons
+            lessons.forbidden = [*lessons.forbidden, *new]
+            lessons.forbidden_vectors = _stack(lessons.forbidden_vectors, vectors)
+            # A question forbidden after it was taught no longer answers with that paragraph (its
+            # editor-question unit stays a ranking hint until the next start, which re-applies decisions).
+            keep = [n for n, text in enumerate(lessons.taught_texts) if text not in new]
+            if len(keep) < len(lessons.taught_texts) and lessons.taught_vectors is not None:
+                lessons.taught_passages = [lessons.taught_passages[n] for n in keep]
+                lessons.taught_texts = [lessons.taught_texts[n] for n in keep]
+                lessons.taught_vectors = lessons.taught_vectors[keep] if keep else None
             self._clear_answers()
             return len(new)
 
@@ -494,12 +516,14 @@ class Retriever:
         """("taught", passage position) or ("forbidden", None) when an editor decided this question."""
         cfg = self.config
         lessons = self.lessons
-        taught_vectors, forbidden_vectors = lessons.taught_vectors, lessons.forbidden_vectors
+        # One read of each: teach/forbid replace these whole, never change them in place.
+        taught_vectors, taught_passages = lessons.taught_vectors, lessons.taught_passages
+        forbidden_vectors = lessons.forbidden_vectors
         best_taught, passage = -1.0, None
-        if taught_vectors is not None:
+        if taught_vectors is not None and len(taught_vectors) == len(taught_passages):
             scores = taught_vectors @ vector
-            row = int(np.argmax(scores))
-            best_taught, passage = float(scores[row]), lessons.taught_passages[row]
+            row = len(scores) - 1 - int(np.argmax(scores[::-1]))  # on a tie the later lesson wins
+            best_taught, passage = float(scores[row]), taught_passages[row]
         best_forbidden = float((forbidden_vectors @ vector).max()) if forbidden_vectors is not None else -1.0
         taught = best_taught >= cfg.taught_cosine
         forbidden = best_forbidden >= cfg.forbidden_cosine

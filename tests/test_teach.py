@@ -132,3 +132,18 @@ def test_real_model_a_forbidden_question_is_refused_with_its_rewording(e5_fresh:
         refused = e5_fresh.ask(asked)
         assert not refused.answered and refused.reason == "not_in_article", asked
     assert e5_fresh.ask("Who raised a toast?").answered
+
+
+def test_the_latest_decision_on_the_same_question_wins(fake_retriever: Retriever) -> None:
+    question = "Zorblax quuxified frobnitz wibble?"
+    fake_retriever.forbid(question)
+    fake_retriever.teach(passage_id(22), "en", question)
+    assert fake_retriever.ask(question).answered  # taught after it was forbidden
+    fake_retriever.forbid(question)
+    assert not fake_retriever.ask(question).answered  # forbidden again
+    units = len(fake_retriever.index.units)
+    fake_retriever.teach(passage_id(22), "en", question)
+    assert fake_retriever.ask(question).answered  # taught again: the ruling returns, the unit was there
+    assert len(fake_retriever.index.units) == units
+    fake_retriever.teach(passage_id(3), "en", question)
+    assert fake_retriever.ask(question).hits[0].passage.paragraph == 3  # and taught to another paragraph
