@@ -428,3 +428,24 @@ def export_rows(decisions: Iterable[Decision]) -> list[dict[str, Any]]:
 def paragraph_of(passage_id: str) -> str:
     """``¶N`` for a passage id ``doc:N``."""
     return "¶" + passage_id.rpartition(":")[2]
+
+
+def table(groups: Sequence[Group], decisions: Sequence[Decision] = ()) -> str:
+    """``summit-bot gaps list``: open groups (most asked first), then the decisions so far."""
+    lines = []
+    if groups:
+        lines.append(f"{'group':>6}  {'asked':>5}  {'lang':4}  {'how':22}  {'candidates':16}  question")
+        for g in groups:
+            how = ",".join(f"{kind}:{n}" for kind, n in g.kinds)
+            candidates = " ".join(paragraph_of(p) for p in g.candidates)
+            lines.append(f"{g.id:>6}  {g.count:>5}  {g.language:4}  {how:22}  {candidates:16}  {g.question}")
+            lines.extend(f"{'':>6}  {'':>5}  {lang:4}  {'':22}  {'':16}  ~ {q}" for lang, q in g.wordings[1:])
+    else:
+        lines.append("no open gaps")
+    if decisions:
+        lines.append("")
+        lines.append(f"decisions ({len(decisions)}):")
+        for d in decisions:
+            what = f"answer ¶{d.paragraph}" if d.verdict == "answer" else d.verdict
+            lines.append(f"  {what:12}  {d.language:4}  {d.question}")
+    return "\n".join(lines)

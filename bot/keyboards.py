@@ -5,7 +5,8 @@ forge it: every field is parsed strictly and anything unexpected decodes to None
 (the handler then shows a short "expired" notice). The data only names what to
 show (a turn of the chat's history, a passage index, a language); what a turn
 contains is looked up in the chat's own state, so forged data can at most point
-at the sender's own answers. Admin commands have no callback form at all.
+at the sender's own answers. Admin commands have no callback form at all; the
+knowledge-gap buttons under /gaps (``g:``) are checked for admin rights on every press.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ORIGINAL: Final = "o"
 VOTE: Final = "v"
 SUGGEST: Final = "s"
 SHOW: Final = "a"  # an alternative passage of the same answer
+DECIDE: Final = "g"  # an editor's decision on a knowledge gap (/gaps, admins only)
 
 MAX_CALLBACK_BYTES: Final = 64
 LANGUAGES: Final = ("ar", "en")
@@ -38,7 +40,11 @@ _PATTERNS: Final = {
     VOTE: re.compile(rf"v:{_INT}:{_INT}:([ud])"),
     SUGGEST: re.compile(rf"s:(ar|en):{_INT}"),
     SHOW: re.compile(rf"a:{_INT}:{_INT}"),
+    DECIDE: re.compile(rf"g:{_INT}:(?:p:{_INT}|(n)|(i))"),
 }
+ANSWERS: Final = "p"  # this paragraph answers the gap
+NOT_IN_ARTICLE: Final = "n"
+IGNORE: Final = "i"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,17 @@ class Show:
     index: int
 
 
-Action = More | Original | Vote | Suggest | Show
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """Decide knowledge-gap group ``group``: paragraph at corpus position ``passage`` answers it
+    (``verdict`` "p"), it is not in the article ("n", ``passage`` 0) or ignore it ("i", 0)."""
+
+    group: int
+    verdict: str
+    passage: int = 0
+
+
+Action = More | Original | Vote | Suggest | Show | Decide
 
 
 def encode(action: Action) -> str:
@@ -99,6 +115,10 @@ def encode(action: Action) -> str:
             data = f"{SUGGEST}:{language}:{number}"
         case Show(turn, index):
             data = f"{SHOW}:{turn}:{index}"
+        case Decide(group, verdict, passage):
+            if verdict not in (ANSWERS, NOT_IN_ARTICLE, IGNORE) or (verdict != ANSWERS and passage):
+                raise ValueError(f"not a gap decision: {action!r}")
+            data = f"{DECIDE}:{group}:{ANSWERS}:{passage}" if verdict == ANSWERS else f"{DECIDE}:{group}:{verdict}"
     if len(data.encode()) > MAX_CALLBACK_BYTES:  # only reachable with absurd turn numbers
         raise ValueError(f"callback data too long: {data!r}")
     return data
@@ -121,6 +141,11 @@ def decode(data: object) -> Action | None:
         return Vote(int(groups[0]), int(groups[1]), 1 if groups[2] == UP else -1)
     if data[0] == SHOW:
         return Show(int(groups[0]), int(groups[1]))
+    if data[0] == DECIDE:
+        group, passage, not_in_article, _ = groups
+        if passage is not None:
+            return Decide(int(group), ANSWERS, int(passage))
+        return Decide(int(group), NOT_IN_ARTICLE if not_in_article else IGNORE)
     return Suggest(groups[0], int(groups[1]))
 
 
@@ -160,3 +185,21 @@ def suggestion_keyboard(questions: Sequence[tuple[int, str]], language: str) -> 
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(text, callback_data=encode(Suggest(language, number)))] for number, text in questions]
     )
+
+
+def gap_keyboard(group: int, paragraphs: Sequence[tuple[int, str]], language: str) -> InlineKeyboardMarkup:
+    """Under one knowledge-gap group: one button per (corpus position, label) candidate paragraph
+    ("this answers it"), then "not in the article" and "ignore"."""
+    rows = [
+        [InlineKeyboardButton(label, callback_data=encode(Decide(group, ANSWERS, position)))]
+        for position, label in paragraphs
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                t(language, "gap_not_in_article"), callback_data=encode(Decide(group, NOT_IN_ARTICLE))
+            ),
+            InlineKeyboardButton(t(language, "gap_ignore"), callback_data=encode(Decide(group, IGNORE))),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
