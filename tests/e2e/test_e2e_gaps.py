@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,25 +27,36 @@ PARAPHRASE = "What was the American threat?"  # never asked before the decision
 CITATION = re.compile(r"¶(\d+)")
 
 
+@dataclass
+class GapsBot:
+    fake: FakeTelegram
+    data: Path
+    workdir: Path
+    process: BotProcess | None = None
+
+    def restart(self) -> None:
+        assert self.process is not None and self.process.stop() == 0
+        self.process = start_bot(self.fake, self.data, self.workdir, SUMMIT_RATE_LIMIT="60")
+
+
 @pytest.fixture(scope="module")
-def gaps_bot(tmp_path_factory: pytest.TempPathFactory, real_index_dir: Path) -> Iterator[tuple[FakeTelegram, Path]]:
+def gaps_bot(tmp_path_factory: pytest.TempPathFactory, real_index_dir: Path) -> Iterator[GapsBot]:
     workdir = tmp_path_factory.mktemp("gaps-bot")
     data = workdir / "data"
     data.mkdir()
     shutil.copytree(real_index_dir, data / "index")
-    fake = FakeTelegram(TOKEN).start()
-    bot: BotProcess | None = None
+    running = GapsBot(FakeTelegram(TOKEN).start(), data, workdir)
     try:
-        bot = start_bot(fake, data, workdir, SUMMIT_RATE_LIMIT="60")
-        yield fake, data
-        rejected = fake.errors()
+        running.process = start_bot(running.fake, data, workdir, SUMMIT_RATE_LIMIT="60")
+        yield running
+        rejected = running.fake.errors()
         assert not rejected, [(c.method, c.error, c.params) for c in rejected]
-        log = bot.log()
-        assert "Traceback" not in log, log[-3000:]
+        for log in workdir.glob("bot-*.log"):
+            assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
     finally:
-        if bot is not None:
-            assert bot.stop() == 0
-        fake.stop()
+        if running.process is not None:
+            assert running.process.stop() == 0
+        running.fake.stop()
 
 
 def ask(user: ChatClient, text: str) -> BotMessage:
@@ -68,8 +80,8 @@ def gap_messages(admin: ChatClient) -> list[BotMessage]:
     return [header, *admin.next_replies(count)]
 
 
-def test_an_admin_teaches_the_bot_from_gaps_and_the_next_answer_uses_it(gaps_bot) -> None:
-    fake, data = gaps_bot
+def test_an_admin_teaches_the_bot_from_gaps_and_the_next_answer_uses_it(gaps_bot: GapsBot) -> None:
+    fake, data = gaps_bot.fake, gaps_bot.data
     reader = fake.private_chat()
     assert ask(reader, QUESTION).text.startswith(REFUSAL)
     assert ask(reader, REWORDED).text.startswith(REFUSAL)
@@ -129,3 +141,10 @@ def test_an_admin_teaches_the_bot_from_gaps_and_the_next_answer_uses_it(gaps_bot
         [str(SUMMIT_BOT), "gaps", "list"], env=env, capture_output=True, text=True, timeout=60, check=True
     )
     assert "no open gaps" in listed_cli.stdout and "answer ¶22" in listed_cli.stdout
+
+    # The decisions hold after /reload and after a restart: re-applied from the gaps store.
+    assert ask(admin, "/reload").text.startswith("Re-indexed seeds/")
+    assert paragraph(ask(reader, PARAPHRASE)) == 22
+    gaps_bot.restart()
+    assert paragraph(ask(reader, QUESTION)) == 22
+    assert ask(reader, "Where did Kim and Putin meet?").text.startswith(REFUSAL)
