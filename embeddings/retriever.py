@@ -449,7 +449,8 @@ class Retriever:
                     new.append((position, language, text))
             if not new:
                 return 0
-            vectors = self.embedder.embed_queries([text for _, _, text in new])
+            # Embedded as read (Arabizi in Arabic script, names in the article's spelling), as ask() embeds questions.
+            vectors = self.embedder.embed_queries([self.read(text).text for _, _, text in new])
             # A question taught, forbidden, then taught again already has its unit: only the ruling returns.
             units = [(n, item) for n, item in enumerate(new) if not lessons_.knows(*item)]
             first = len(self.index.units)
@@ -494,7 +495,7 @@ class Retriever:
                     new.append(text)
             if not new:
                 return 0
-            vectors = self.embedder.embed_queries(new)
+            vectors = self.embedder.embed_queries([self.read(text).text for text in new])
             lessons = self.lessons
             lessons.forbidden = [*lessons.forbidden, *new]
             lessons.forbidden_vectors = _stack(lessons.forbidden_vectors, vectors)

@@ -147,3 +147,11 @@ def test_the_latest_decision_on_the_same_question_wins(fake_retriever: Retriever
     assert len(fake_retriever.index.units) == units
     fake_retriever.teach(passage_id(3), "en", question)
     assert fake_retriever.ask(question).hits[0].passage.paragraph == 3  # and taught to another paragraph
+
+
+def test_an_arabizi_question_is_taught_as_it_is_read(fake_retriever: Retriever) -> None:
+    question = "meen 7ader el egtema3 el tani?"  # read in Arabic script before it is embedded
+    assert fake_retriever.read(question).text != question
+    fake_retriever.teach(passage_id(4), "ar", question)
+    answer = fake_retriever.ask(question)
+    assert answer.decided and answer.hits[0].passage.paragraph == 4
