@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 
@@ -25,6 +26,7 @@ from embeddings.retriever import Retriever
 
 from . import handlers
 from .feedback import FeedbackStore
+from .gaps import GapStore
 from .intents import IntentClassifier
 from .services import SERVICES_KEY, Services, load_embedder, load_intents, open_retriever
 from .settings import Settings
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 REDACTED = "[TOKEN]"
 BOOTSTRAP_RETRIES = 5  # deleteWebhook at start-up; then the service manager restarts us
+DIGEST_TIME = datetime.time(8, 0, tzinfo=datetime.UTC)  # the daily gap digest to ADMIN_IDS (morning in the Middle East)
 COMMANDS: dict[str, list[tuple[str, str]]] = {
     "en": [
         ("start", "Greeting and example questions"),
@@ -131,6 +134,7 @@ async def post_shutdown(application: Application) -> None:
     if svc is not None:
         svc.state.close()
         svc.feedback.close()
+        svc.gaps.close()
     log.info("stopped")
 
 
@@ -161,12 +165,15 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    gaps = GapStore(settings.gaps_db)
+    gaps.apply(retriever)  # editors' earlier gap decisions, on top of the index as built
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         retriever=retriever,
         intents=intents or load_intents(settings, retriever.embedder),
         state=StateStore(settings.state_file, history_size=settings.history_size),
         feedback=FeedbackStore(settings.feedback_db),
+        gaps=gaps,
         limiter=RateLimiter(settings.rate_limit),
     )
 
@@ -179,12 +186,16 @@ def build_application(
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=messages))
     application.add_handler(CommandHandler("stats", handlers.stats, filters=messages))
     application.add_handler(CommandHandler("reload", handlers.reload, filters=filters.UpdateType.MESSAGE))
+    application.add_handler(CommandHandler("gaps", handlers.gaps_command, filters=filters.UpdateType.MESSAGE))
     application.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown_command))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & messages, handlers.on_text))
     application.add_handler(MessageHandler(UNSUPPORTED, handlers.unsupported))
     application.add_handler(CallbackQueryHandler(handlers.on_button))
     application.add_handler(InlineQueryHandler(handlers.on_inline_query))
     application.add_error_handler(handlers.on_error)
+    if application.job_queue is not None and settings.admin_ids:
+        # Once a day, and only when new gaps appeared since the last digest.
+        application.job_queue.run_daily(handlers.gap_digest, time=DIGEST_TIME, name="gap digest")
     return application
 
 

@@ -1,4 +1,4 @@
-"""The ``summit-bot`` command line: index, ask, chat, eval, run, start.
+"""The ``summit-bot`` command line: index, ask, chat, eval, gaps, run, start.
 
 Thin by design: each command parses its flags, builds what it needs from
 :class:`~bot.settings.Settings` and calls into ``embeddings`` or ``bot``.
@@ -185,6 +185,39 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# -- gaps -------------------------------------------------------------------------------------
+
+
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    """List the knowledge gaps, or export the editors' decisions as eval rows."""
+    from .gaps import GapStore, export_rows, table
+
+    if not settings.gaps_db.exists():
+        if args.action == "list":
+            print(f"no gaps recorded yet ({settings.gaps_db} does not exist)")
+        rows: list[dict] = []
+    else:
+        store = GapStore(settings.gaps_db)
+        try:
+            if args.action == "list":
+                print(table(store.groups(), store.decisions()))
+                return 0
+            rows = export_rows(store.decisions())
+        finally:
+            store.close()
+    if args.action == "export":
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        if args.out:
+            try:
+                Path(args.out).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"cannot write {args.out}: {exc}") from exc
+            print(f"{len(rows)} rows written to {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    return 0
+
+
 # -- run / start ------------------------------------------------------------------------------
 
 
@@ -236,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--misses", action="store_true", help="also list questions whose top passage is wrong")
     ev.add_argument("--ablation", action="store_true", help="switch each retrieval technique off in turn")
     ev.set_defaults(func=cmd_eval)
+
+    gaps = sub.add_parser("gaps", help="questions the bot could not answer well, and the editors' decisions")
+    gaps_sub = gaps.add_subparsers(dest="action", required=True)
+    gaps_sub.add_parser("list", help="open gaps grouped by question, most asked first, then the decisions")
+    export = gaps_sub.add_parser("export", help="decisions as eval/questions.jsonl rows (for eval --questions)")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    gaps.set_defaults(func=cmd_gaps)
 
     run = sub.add_parser("run", help="run the Telegram bot")
     run.set_defaults(func=cmd_run)

@@ -65,6 +65,11 @@ def _load_salt(path: Path) -> bytes:
     return salt
 
 
+def chat_hash(salt: bytes, chat_id: int) -> str:
+    """The salted SHA-256 stored instead of a chat id (votes and knowledge gaps alike)."""
+    return hashlib.sha256(salt + str(chat_id).encode()).hexdigest()
+
+
 class FeedbackStore:
     """Votes (one per chat, answer and passage) and counters."""
 
@@ -85,7 +90,7 @@ class FeedbackStore:
 
     def chat_hash(self, chat_id: int) -> str:
         """The salted hash stored instead of the chat id."""
-        return hashlib.sha256(self._salt + str(chat_id).encode()).hexdigest()
+        return chat_hash(self._salt, chat_id)
 
     def vote(self, chat_id: int, *, answer: str, question: str, passage_id: str, value: int) -> None:
         """Record +1/-1; pressing again (either button) replaces the chat's earlier vote."""

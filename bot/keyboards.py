@@ -5,7 +5,8 @@ forge it: every field is parsed strictly and anything unexpected decodes to None
 (the handler then shows a short "expired" notice). The data only names what to
 show (a turn of the chat's history, a passage index, a language); what a turn
 contains is looked up in the chat's own state, so forged data can at most point
-at the sender's own answers. Admin commands have no callback form at all.
+at the sender's own answers. Admin commands have no callback form at all; the
+knowledge-gap buttons under /gaps (``g:``) are checked for admin rights on every press.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ VOTE: Final = "v"
 SUGGEST: Final = "s"
 SHOW: Final = "a"  # an alternative passage of the same answer
 PARAGRAPH: Final = "p"  # a paragraph of an article, opened by ◀ ▶ from a deep-linked one
+DECIDE: Final = "g"  # an editor's decision on a knowledge gap (/gaps, admins only)
 
 MAX_CALLBACK_BYTES: Final = 64
 LANGUAGES: Final = ("ar", "en")
@@ -41,8 +43,12 @@ _PATTERNS: Final = {
     SUGGEST: re.compile(rf"s:(ar|en):{_INT}"),
     SHOW: re.compile(rf"a:{_INT}:{_INT}"),
     PARAGRAPH: re.compile(rf"p:([0-9a-f]{{8}}):{_INT}"),
+    DECIDE: re.compile(rf"g:{_INT}:(?:p:{_INT}|(n)|(i))"),
 }
 DOC_TAG_CHARS: Final = 8
+ANSWERS: Final = "p"  # this paragraph answers the gap
+NOT_IN_ARTICLE: Final = "n"
+IGNORE: Final = "i"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +101,21 @@ class Paragraph:
     paragraph: int
 
 
-Action = More | Original | Vote | Suggest | Show | Paragraph
-
-
 def doc_tag(doc_id: str) -> str:
     """A short, stable name for an article in callback data (its id may be long or non-ASCII)."""
     return hashlib.sha256(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:DOC_TAG_CHARS]
+
+
+class Decide:
+    """Decide knowledge-gap group ``group``: paragraph at corpus position ``passage`` answers it
+    (``verdict`` "p"), it is not in the article ("n", ``passage`` 0) or ignore it ("i", 0)."""
+
+    group: int
+    verdict: str
+    passage: int = 0
+
+
+Action = More | Original | Vote | Suggest | Show | Paragraph | Decide
 
 
 def encode(action: Action) -> str:
@@ -118,6 +133,10 @@ def encode(action: Action) -> str:
             data = f"{SHOW}:{turn}:{index}"
         case Paragraph(doc, paragraph):
             data = f"{PARAGRAPH}:{doc}:{paragraph}"
+        case Decide(group, verdict, passage):
+            if verdict not in (ANSWERS, NOT_IN_ARTICLE, IGNORE) or (verdict != ANSWERS and passage):
+                raise ValueError(f"not a gap decision: {action!r}")
+            data = f"{DECIDE}:{group}:{ANSWERS}:{passage}" if verdict == ANSWERS else f"{DECIDE}:{group}:{verdict}"
     if len(data.encode()) > MAX_CALLBACK_BYTES:  # only reachable with absurd turn numbers
         raise ValueError(f"callback data too long: {data!r}")
     return data
@@ -142,6 +161,11 @@ def decode(data: object) -> Action | None:
         return Show(int(groups[0]), int(groups[1]))
     if data[0] == PARAGRAPH:
         return Paragraph(groups[0], int(groups[1]))
+    if data[0] == DECIDE:
+        group, passage, not_in_article, _ = groups
+        if passage is not None:
+            return Decide(int(group), ANSWERS, int(passage))
+        return Decide(int(group), NOT_IN_ARTICLE if not_in_article else IGNORE)
     return Suggest(groups[0], int(groups[1]))
 
 
@@ -192,3 +216,21 @@ def paragraph_keyboard(doc_id: str, paragraph: int, count: int) -> InlineKeyboar
     if paragraph < count:
         row.append(InlineKeyboardButton(f"¶{paragraph + 1} ▶", callback_data=encode(Paragraph(tag, paragraph + 1))))
     return InlineKeyboardMarkup([row]) if row else None
+
+
+def gap_keyboard(group: int, paragraphs: Sequence[tuple[int, str]], language: str) -> InlineKeyboardMarkup:
+    """Under one knowledge-gap group: one button per (corpus position, label) candidate paragraph
+    ("this answers it"), then "not in the article" and "ignore"."""
+    rows = [
+        [InlineKeyboardButton(label, callback_data=encode(Decide(group, ANSWERS, position)))]
+        for position, label in paragraphs
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                t(language, "gap_not_in_article"), callback_data=encode(Decide(group, NOT_IN_ARTICLE))
+            ),
+            InlineKeyboardButton(t(language, "gap_ignore"), callback_data=encode(Decide(group, IGNORE))),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)

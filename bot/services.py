@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from telegram.ext import ContextTypes
 
     from .feedback import FeedbackStore
+    from .gaps import GapStore
     from .state import StateStore
 
 SERVICES_KEY = "services"
@@ -46,6 +47,7 @@ class Services:
     intents: IntentClassifier
     state: StateStore
     feedback: FeedbackStore
+    gaps: GapStore
     limiter: RateLimiter
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -107,4 +109,18 @@ def load_intents(settings: Settings, embedder: Embedder) -> IntentClassifier:
 def open_dialogue(settings: Settings, *, repair: bool = False, embedder: Embedder | None = None) -> Dialogue:
     """The retriever and intent classifier together: what ``ask`` and ``chat`` talk to."""
     retriever = open_retriever(settings, repair=repair, embedder=embedder)
+    apply_gap_decisions(settings, retriever)
     return Dialogue(retriever, load_intents(settings, retriever.embedder))
+
+
+def apply_gap_decisions(settings: Settings, retriever: Retriever) -> None:
+    """What editors taught through /gaps, so ``ask``, ``chat`` and ``eval`` answer as the bot does."""
+    if not settings.gaps_db.exists():  # no decisions yet: do not create the database
+        return
+    from .gaps import GapStore
+
+    store = GapStore(settings.gaps_db)
+    try:
+        store.apply(retriever)
+    finally:
+        store.close()

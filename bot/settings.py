@@ -116,6 +116,11 @@ class Settings:
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
 
+    @property
+    def gaps_db(self) -> Path:
+        """Knowledge gaps and editors' decisions (bot/gaps.py)."""
+        return self.data_dir / "gaps.sqlite3"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
         """Read settings from ``environ`` (default ``os.environ``) over values from ``.env``."""

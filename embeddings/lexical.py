@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -69,20 +69,29 @@ class LexicalIndex:
         return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float32)
 
 
-def build_lexical(corpus: Corpus, *, with_questions: bool = False) -> dict[str, LexicalIndex]:
+def build_lexical(
+    corpus: Corpus,
+    *,
+    with_questions: bool = False,
+    extra: Mapping[int, Sequence[tuple[str, str]]] | None = None,
+    languages: Iterable[str] | None = None,
+) -> dict[str, LexicalIndex]:
     """One BM25 index per language; passages without that language use their original text.
 
     ``with_questions`` expands each paragraph with its editors' questions in that language
-    (document expansion: the words readers use for what the paragraph says).
+    (document expansion: the words readers use for what the paragraph says). ``extra`` adds
+    more (language, question) pairs per passage position (questions taught at run time), and
+    ``languages`` limits the build to those languages (a taught question rebuilds one).
     """
 
-    def document(passage: Passage, language: str) -> list[str]:
+    def document(n: int, passage: Passage, language: str) -> list[str]:
         words = terms(passage.text_in(language))
         if with_questions:
             words += [t for q in passage.questions_in(language) for t in terms(q)]
+            words += [t for lang, q in (extra or {}).get(n, ()) if lang == language for t in terms(q)]
         return words
 
     return {
-        language: LexicalIndex([document(p, language) for p in corpus.passages])
-        for language in sorted(corpus.languages)
+        language: LexicalIndex([document(n, p, language) for n, p in enumerate(corpus.passages)])
+        for language in sorted(corpus.languages if languages is None else languages)
     }

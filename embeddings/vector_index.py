@@ -56,6 +56,10 @@ class VectorIndex(ABC):
         k = max(1, min(k, len(self)))
         return self.index.search(queries, k)
 
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Add ``vectors`` under ``ids`` to the live index (in memory; the file is not rewritten)."""
+        self.index.add_with_ids(np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32), ids.astype(np.int64))
+
     def stored(self, ids: list[int]) -> np.ndarray | None:
         """The stored vectors of ``ids``, where the index keeps them exactly (None: re-embed)."""
         return None

@@ -429,3 +429,57 @@ def test_ask_context_is_asked_first_so_a_follow_up_sees_the_answer_shown(real_cl
     data = json.loads(result.out)
     assert first["passages"][0]["paragraph"] == 20
     assert data["used_context"] is True and data["passages"][0]["paragraph"] == 21
+
+
+# -- gaps ---------------------------------------------------------------------------------------
+
+
+def test_gaps_commands_with_no_gaps_yet(real_cli, tmp_data: Path) -> None:
+    listed = real_cli("gaps", "list")
+    assert listed.code == 0 and "no gaps recorded yet" in listed.out
+    exported = real_cli("gaps", "export")
+    assert exported.code == 0 and exported.out == ""
+    assert not (tmp_data / "gaps.sqlite3").exists()  # reading creates nothing
+
+
+def test_gaps_export_is_an_eval_set_that_holds_the_bot_to_its_editors(
+    real_cli, tmp_data: Path, tmp_path: Path, e5, corpus
+) -> None:
+    from bot.gaps import GapStore
+
+    store = GapStore(tmp_data / "gaps.sqlite3")
+    taught = "What did the Americans threaten?"  # refused without the decision
+    forbidden = "Was the drink vodka?"  # answered "medium" without the decision
+    for question in (taught, forbidden, "What threat did the Americans make?"):
+        store.record(
+            1,
+            question=question,
+            language="en",
+            kind="refused",
+            candidates=[f"{DOC}:22"],
+            reply="",
+            vector=e5.embed_queries([question])[0],
+        )
+    groups = {g.question: g for g in store.groups()}
+    assert groups[taught].count == 2  # the rewording joined it
+    store.decide(groups[taught].id, verdict="answer", corpus=corpus, passage_id=f"{DOC}:22")
+    store.decide(groups[forbidden].id, verdict="refuse")
+    store.close()
+
+    listed = real_cli("gaps", "list")
+    assert listed.code == 0 and "no open gaps" in listed.out and "answer ¶22" in listed.out
+    out = tmp_path / "editors.jsonl"
+    exported = real_cli("gaps", "export", "--out", str(out))
+    assert exported.code == 0 and "3 rows written" in exported.err
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["type"], r["question"], r["paragraphs"]) for r in rows] == [
+        ("answerable", taught, [22]),
+        ("answerable", "What threat did the Americans make?", [22]),
+        ("offtopic", forbidden, []),
+    ]
+    # eval applies the decisions, as the bot does: the exported set is answered as the editors said.
+    result = real_cli("eval", "--json", "--questions", str(out))
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["answerable"]["en"]["recall@1"] == 1.0 and report["answerable"]["en"]["answered"] == 1.0
+    assert report["offtopic"]["en"]["recall"] == 1.0  # refused alone and after a real question

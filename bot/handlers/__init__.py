@@ -10,6 +10,7 @@ nothing a user types can change the markup. Retrieval runs in a worker thread
 * ``questions`` — questions in private chats, addressed in groups, and /ask
 * ``commands`` — /start (and its deep links), /help, /summary, /about, /lang, unknown commands, non-text content
 * ``admin`` — /stats and /reload
+* ``gaps`` — knowledge gaps: recording, /gaps and its decision buttons, the daily digest
 * ``buttons`` — More, Original, runner-ups, votes and suggested questions
 * ``paragraphs`` — a paragraph opened by a deep link (/start <doc>-<paragraph>), ◀ ▶ to its neighbours
 * ``inline`` — inline queries
@@ -22,12 +23,15 @@ from .admin import reload, stats
 from .buttons import on_button
 from .commands import about, help_command, lang, start, summary_command, unknown_command, unsupported
 from .errors import on_error
+from .gaps import gap_digest, gaps_command
 from .inline import on_inline_query
 from .questions import ask_command, on_text
 
 __all__ = [
     "about",
     "ask_command",
+    "gap_digest",
+    "gaps_command",
     "help_command",
     "lang",
     "on_button",

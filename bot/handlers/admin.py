@@ -40,6 +40,7 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             # The loaded model is reused: /reload re-reads seeds/ and the index, not the weights.
             embedder = svc.retriever.embedder
             retriever = await asyncio.to_thread(open_retriever, svc.settings, repair=True, embedder=embedder)
+            await asyncio.to_thread(svc.gaps.apply, retriever)  # editors' gap decisions hold after a reload
         except ServiceError as exc:
             log.warning("reload failed: %s", exc)
             await send_text(context, chat_id, t(language, "reload_failed", reason=str(exc)))

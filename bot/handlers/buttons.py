@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 
@@ -12,12 +13,13 @@ from embeddings.corpus import example_questions
 from embeddings.retriever import Answer, Hit, Retriever
 
 from .. import keyboards
-from ..keyboards import More, Original, Paragraph, Show, Suggest, Vote
+from ..keyboards import Decide, More, Original, Paragraph, Show, Suggest, Vote
 from ..messages import t
 from ..replies import Segment, answer_segments
 from ..services import services
 from ..state import Turn
 from .common import chat_language, group_reply_to, remember_shown
+from .gaps import on_gap_button, record_vote
 from .paragraphs import turn_page
 from .questions import answer_question
 from .sending import answer_query, edit_or_send, send_segments
@@ -74,6 +76,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("ignored unrecognised callback data")
         await answer_query(update, context, t(chat_language(update, svc), "stale"))
         return
+    if isinstance(action, Decide):  # /gaps decisions: admins only, checked in there
+        await on_gap_button(update, context, action)
+        return
     if isinstance(action, Suggest):
         questions = example_questions(svc.retriever.corpus, action.language)
         if action.number >= len(questions):
@@ -103,6 +108,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(action, Vote):
         svc.feedback.vote(
             chat.id, answer=answer_id(turn), question=turn.question, passage_id=hit.passage.id, value=action.value
+        )
+        voted = [hit.passage.id] + [h.passage_id for h in turn.hits if h.passage_id != hit.passage.id]
+        await asyncio.to_thread(
+            record_vote, svc, chat.id, turn.question, voted, action.value, hit.highlight(turn.language)
         )
         await answer_query(update, context, t(turn.language, "vote_thanks"))
         return

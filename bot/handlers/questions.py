@@ -17,6 +17,7 @@ from ..messages import t
 from ..services import Services, services
 from ..state import StoredHit
 from .common import chat_language, group_quote, group_reply_to
+from .gaps import record_reply
 from .sending import clean_text, send_segments, send_text, typing
 
 
@@ -47,6 +48,7 @@ def _respond(svc: Services, chat_id: int, question: str) -> tuple[Reply, int | N
     if reply.intent != "question" or reply.answer is None:
         return reply, None
     svc.feedback.count("questions")
+    record_reply(svc, chat_id, reply.answer, reply.kind, reply.text)  # refused or medium: a knowledge gap
     if reply.kind != "answer":
         svc.feedback.count("refusals")
         return reply, None

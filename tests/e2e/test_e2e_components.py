@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot import keyboards
 from bot.app import RedactToken, file_url
 from bot.feedback import FeedbackStore
-from bot.keyboards import More, Original, Paragraph, Show, Suggest, Vote
+from bot.keyboards import Decide, More, Original, Paragraph, Show, Suggest, Vote
 from bot.state import StateStore, StoredHit
 
 # -- callback data ------------------------------------------------------------------------------
@@ -27,6 +27,8 @@ actions = st.one_of(
     st.builds(Suggest, st.sampled_from(["ar", "en"]), numbers),
     st.builds(Show, numbers, numbers),
     st.builds(Paragraph, st.text(alphabet="0123456789abcdef", min_size=8, max_size=8), numbers),
+    st.builds(Decide, numbers, st.just("p"), numbers),
+    st.builds(Decide, numbers, st.sampled_from(["n", "i"])),
 )
 
 
@@ -54,6 +56,15 @@ def test_paragraph_callback_data_is_parsed_strictly() -> None:
 def test_admin_commands_have_no_callback_form() -> None:
     for data in ("reload", "/reload", "r:1", "stats", "m:1:1:reload", "m:1:1\n", " m:1:1"):
         assert keyboards.decode(data) is None
+
+
+def test_gap_decisions_are_parsed_strictly() -> None:
+    assert keyboards.decode("g:12:p:3") == Decide(12, "p", 3)
+    assert keyboards.decode("g:12:n") == Decide(12, "n") and keyboards.decode("g:12:i") == Decide(12, "i")
+    for data in ("g:12:p", "g:12:n:0", "g:12:i:3", "g:12:x", "g:012:n", "g:12:p:-1", "g:-1:n", "g:12:N", "g:12:n\n"):
+        assert keyboards.decode(data) is None, data
+    with pytest.raises(ValueError):
+        keyboards.encode(Decide(1, "n", 5))  # a passage only goes with "this answers it"
 
 
 # -- state --------------------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""The daily gap digest: scheduled on PTB's JobQueue, sent to ADMIN_IDS only when new gaps appeared."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from bot import app as bot_app
+from bot.gaps import GapStore
+from bot.handlers import gap_digest
+from bot.services import SERVICES_KEY
+from bot.settings import Settings
+from embeddings.retriever import Retriever
+
+TOKEN = "123456789:AAE-fake_token_for_end_to_end_tests_0123"
+
+
+class StubBot:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> object:
+        self.sent.append((chat_id, text))
+        return object()
+
+
+def context(store: GapStore, admins: set[int], languages: dict[int, str]) -> SimpleNamespace:
+    svc = SimpleNamespace(
+        settings=Settings(admin_ids=frozenset(admins)),
+        state=SimpleNamespace(language=languages.get),
+        gaps=store,
+    )
+    return SimpleNamespace(bot_data={SERVICES_KEY: svc}, bot=StubBot(), application=SimpleNamespace(running=True))
+
+
+def record(store: GapStore, question: str, vector: list[float]) -> None:
+    v = np.array(vector, dtype=np.float32)
+    store.record(
+        1, question=question, language="en", kind="refused", candidates=[], reply="", vector=v / np.linalg.norm(v)
+    )
+
+
+def test_the_digest_goes_to_every_admin_once_per_batch_of_new_gaps(tmp_path: Path) -> None:
+    store = GapStore(tmp_path / "gaps.sqlite3")
+    ctx = context(store, {11, 22}, {22: "ar"})
+    asyncio.run(gap_digest(ctx))
+    assert ctx.bot.sent == []  # nothing new: no message
+    record(store, "What did the Americans threaten?", [1, 0, 0])
+    record(store, "What did Seoul say?", [0, 1, 0])
+    asyncio.run(gap_digest(ctx))
+    sent = dict(ctx.bot.sent)
+    assert set(sent) == {11, 22}
+    assert sent[11].startswith("New questions the bot could not answer well since yesterday: 2. Send /gaps")
+    assert "«What did the Americans threaten?» ×1" in sent[11]
+    assert sent[22].startswith("أسئلة جديدة")  # in the admin's /lang
+    ctx.bot.sent.clear()
+    asyncio.run(gap_digest(ctx))
+    assert ctx.bot.sent == []  # already told
+    record(store, "Where is the third question?", [0, 0, 1])
+    asyncio.run(gap_digest(ctx))
+    assert len(ctx.bot.sent) == 2 and all(": 1." in text for _, text in ctx.bot.sent)
+    store.close()
+
+
+def test_the_application_schedules_the_digest_daily_when_there_are_admins(tmp_data: Path, fake_embedder) -> None:
+    settings = Settings.from_env({"SUMMIT_DATA_DIR": str(tmp_data), "TELEGRAM_BOT_TOKEN": TOKEN, "ADMIN_IDS": "7"})
+    retriever = Retriever.open(seeds_dir=settings.seeds_dir, index_dir=settings.index_dir, embedder=fake_embedder)
+    application = bot_app.build_application(settings, retriever)
+    jobs = application.job_queue.jobs()
+    assert [job.name for job in jobs] == ["gap digest"]
+    assert jobs[0].callback is gap_digest
+    application.bot_data[SERVICES_KEY].gaps.close()
+    without_admins = bot_app.build_application(
+        Settings.from_env({"SUMMIT_DATA_DIR": str(tmp_data), "TELEGRAM_BOT_TOKEN": TOKEN}), retriever
+    )
+    assert without_admins.job_queue.jobs() == ()
+    without_admins.bot_data[SERVICES_KEY].gaps.close()
