@@ -101,11 +101,7 @@ class Paragraph:
     paragraph: int
 
 
-def doc_tag(doc_id: str) -> str:
-    """A short, stable name for an article in callback data (its id may be long or non-ASCII)."""
-    return hashlib.sha256(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:DOC_TAG_CHARS]
-
-
+@dataclass(frozen=True, slots=True)
 class Decide:
     """Decide knowledge-gap group ``group``: paragraph at corpus position ``passage`` answers it
     (``verdict`` "p"), it is not in the article ("n", ``passage`` 0) or ignore it ("i", 0)."""
@@ -116,6 +112,11 @@ class Decide:
 
 
 Action = More | Original | Vote | Suggest | Show | Paragraph | Decide
+
+
+def doc_tag(doc_id: str) -> str:
+    """A short, stable name for an article in callback data (its id may be long or non-ASCII)."""
+    return hashlib.sha256(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:DOC_TAG_CHARS]
 
 
 def encode(action: Action) -> str:
