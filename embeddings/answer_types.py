@@ -155,6 +155,10 @@ class FactKind:
     asks: re.Pattern[str]
     states: re.Pattern[str]
     describe: dict[str, str]
+    # How many of the top passages may state it. 3 by default, so a ranking slip does not refuse an
+    # answerable question; 1 for facts common in any report (a year), where "some passage near the
+    # top gives one" says nothing.
+    within: int = 3
 
 
 def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
@@ -173,9 +177,12 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
             fail(f"{where}: a kind's name is lower-case letters and underscores")
         if not isinstance(spec, dict):
             fail(f"{where}: expected an object")
-        unknown = set(spec) - {"asks", "states", "describe", "note"}
+        unknown = set(spec) - {"asks", "states", "describe", "note", "within"}
         if unknown:
-            fail(f"{where}: unknown field(s) {sorted(unknown)}; expected asks, states, describe, note")
+            fail(f"{where}: unknown field(s) {sorted(unknown)}; expected asks, states, describe, note, within")
+        within = spec.get("within", 3)
+        if not isinstance(within, int) or not 1 <= within <= 10:
+            fail(f"{where}: within is a whole number of top passages from 1 to 10")
         asks = _patterns(spec.get("asks"), f"{where}: asks", fail, required=_REQUIRED_LANGUAGES)
         states = _patterns(spec.get("states"), f"{where}: states", fail, required=())
         describe = spec.get("describe")
@@ -183,7 +190,7 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
             isinstance(describe.get(language), str) and describe[language].strip() for language in _REQUIRED_LANGUAGES
         ):
             fail(f"{where}: describe needs a non-empty phrase for each of {list(_REQUIRED_LANGUAGES)}")
-        kinds[name] = FactKind(name=name, asks=asks, states=states, describe=dict(describe))
+        kinds[name] = FactKind(name=name, asks=asks, states=states, describe=dict(describe), within=within)
     return kinds
 
 
@@ -238,6 +245,11 @@ def states(attribute: Attribute, views: dict[str, str]) -> bool:
     """Whether any language view of a passage states a fact of this kind."""
     pattern = fact_types()[attribute].states
     return any(pattern.search(normalise(text)) for text in views.values())
+
+
+def stated_within(attribute: Attribute) -> int:
+    """How many of the top passages may state a fact of this kind (see :class:`FactKind`)."""
+    return fact_types()[attribute].within
 
 
 def describe(attribute: Attribute, language: str) -> str:

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .answer_types import AnswerType, Attribute, asked_attribute, expected_type, states, supplies
+from .answer_types import AnswerType, Attribute, asked_attribute, expected_type, stated_within, states, supplies
 from .corpus import Corpus, Passage, continues_previous, load_corpus
 from .embedders import Embedder
 from .language import Language
@@ -612,7 +612,8 @@ class Retriever:
         answered = relevance >= threshold
         reason = None if answered else "not_in_article"
         attribute = asked_attribute(query.words) if cfg.attribute_check else None
-        if attribute is not None and not any(self._states(attribute)[candidates[i]] for i in ranked[:3]):
+        window = stated_within(attribute) if attribute is not None else 0
+        if attribute is not None and not any(self._states(attribute)[candidates[i]] for i in ranked[:window]):
             # About the right person or place, but the article never gives that fact.
             reason = "fact_not_stated" if answered else reason
             answered = False

@@ -22,7 +22,7 @@ from embeddings.corpus import load_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-EVAL_SETS = ["questions.jsonl", "holdout.jsonl", "blind2.jsonl"]
+EVAL_SETS = ["questions.jsonl", "holdout.jsonl", "blind2.jsonl", "blind3.jsonl", "blind4.jsonl"]
 
 # Per kind: questions that ask for it, in English and in Arabic (MSA and dialect, with and without hamzas).
 ASKS: dict[str, tuple[list[str], list[str]]] = {
@@ -114,6 +114,9 @@ ASKS: dict[str, tuple[list[str], list[str]]] = {
         ["In what year did Ahn Chan-il defect?", "Which year did the war start?"],
         ["في أي عام انشق آن تشان إيل؟"],
     ),
+    "food": (["What did they eat at the lunch?", "What was on the menu?"], ["شو أكلوا على الغدا؟", "الأكل كان ايه؟"]),
+    "clothes": (["What was Putin wearing?", "What did Kim wear?"], ["شو كان لابس كيم بالقمة؟", "ماذا ارتدى بوتين؟"]),
+    "return": (["When will Kim return home?", "When did Kim go back to Pyongyang?"], ["إمتى رجع كيم لبلده؟"]),
 }
 
 # Questions the article answers, worded close to the patterns: none asks for one of the kinds.
@@ -187,6 +190,9 @@ STATED: dict[str, tuple[str, str]] = {
     "distance": ("Vladivostok lies 700 kilometres from Pyongyang.", "تبعد فلاديفوستوك 700 كيلومتر عن بيونغ يانغ"),
     "career": ("Shoigu formerly served as emergencies minister.", "شغل شويغو منصب وزير الطوارئ سابقا"),
     "year": ("He defected in 1996.", "انشق عام 1996"),
+    "food": ("Caviar and soup were served.", "تضمنت قائمة الطعام أطباقا كورية"),
+    "clothes": ("Kim wore a dark suit.", "ارتدى كيم بدلة داكنة"),
+    "return": ("Kim returned to Pyongyang on Sunday.", "عاد كيم إلى بيونغ يانغ الأحد"),
 }
 
 
