@@ -106,6 +106,7 @@ def doc_tag(doc_id: str) -> str:
     return hashlib.sha256(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:DOC_TAG_CHARS]
 
 
+@dataclass(frozen=True, slots=True)
 class Decide:
     """Decide knowledge-gap group ``group``: paragraph at corpus position ``passage`` answers it
     (``verdict`` "p"), it is not in the article ("n", ``passage`` 0) or ignore it ("i", 0)."""
