@@ -91,8 +91,11 @@ def check_size(size: int | None) -> None:
         raise IngestError(f"the file is {size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB")
 
 
-def extract(data: bytes, kind: str, *, url: str | None = None) -> Article:
-    """The article in ``data`` of format ``kind`` (see :data:`KINDS`); ``url`` where a page came from."""
+def extract(data: bytes, kind: str, *, url: str | None = None, minimum: int = MIN_ARTICLE_CHARS) -> Article:
+    """The article in ``data`` of format ``kind`` (see :data:`KINDS`); ``url`` where a page came from.
+
+    Less than ``minimum`` characters of text is not an article (a translation, checked against its
+    original paragraph for paragraph instead, passes 1)."""
     check_size(len(data))
     extractors = {"txt": extract_text, "md": extract_markdown, "pdf": extract_pdf, "docx": extract_docx}
     if kind == "html":
@@ -102,8 +105,8 @@ def extract(data: bytes, kind: str, *, url: str | None = None) -> Article:
     else:
         raise IngestError(f"{kind} is not a format I read")
     paragraphs = tuple(p for p in article.paragraphs if p.strip())
-    if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS:
-        raise IngestError(f"I found no article text in this {kind} (under {MIN_ARTICLE_CHARS} characters)")
+    if sum(len(p) for p in paragraphs) < max(1, minimum):
+        raise IngestError(f"I found no article text in this {kind} (under {max(1, minimum)} characters)")
     title = " ".join((article.title or "").split())[:TITLE_CHARS] or None
     return Article(paragraphs, title, article.date, article.source, detect_language(" ".join(paragraphs[:3])))
 
@@ -407,16 +410,21 @@ def article_files(seeds_dir: Path, doc_id: str) -> list[Path]:
     return [*found, meta] if meta.exists() else found
 
 
+def check_removable(seeds_dir: Path, doc_id: str) -> None:
+    """Refuse to remove the last article: the bot needs one to answer from."""
+    try:
+        corpus = load_corpus(seeds_dir)
+    except CorpusError:
+        return
+    if [d.id for d in corpus.documents] == [doc_id]:
+        raise IngestError("this is the only article; add another before removing it")
+
+
 def remove_article(seeds_dir: Path, doc_id: str) -> None:
     """Delete one article's files (the original first, so a half-removed article is invisible)."""
     files = article_files(seeds_dir, doc_id)
     if not files:
         raise IngestError(f"there is no article {doc_id!r}")
-    try:
-        corpus = load_corpus(seeds_dir)
-    except CorpusError:
-        corpus = None
-    if corpus is not None and [d.id for d in corpus.documents] == [doc_id]:
-        raise IngestError("this is the only article; add another before removing it")
+    check_removable(seeds_dir, doc_id)
     for path in files:
         path.unlink(missing_ok=True)
