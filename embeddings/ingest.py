@@ -88,7 +88,7 @@ def check_file_name(name: str) -> str:
 
 def check_size(size: int | None) -> None:
     if size is not None and size > MAX_BYTES:
-        raise IngestError(f"the file is {size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB")
+        raise IngestError(f"the file is {size / 2**20:.1f} MB; the limit is {MAX_BYTES / 2**20:.0f} MB")
 
 
 def extract(data: bytes, kind: str, *, url: str | None = None, minimum: int = MIN_ARTICLE_CHARS) -> Article:
@@ -292,7 +292,7 @@ def fetch_url(
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
-                    raise IngestError(f"the page is larger than {max_bytes / 1e6:.0f} MB")
+                    raise IngestError(f"the page is larger than the limit of {max_bytes / 2**20:.2g} MB")
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             kind = _CONTENT_TYPES.get(content_type)
             if kind is None:
