@@ -101,10 +101,12 @@ def add_article(
     doc_id = ingest.write_article(settings.seeds_dir, article, translation=translated)
     try:
         retriever = open_retriever(settings, repair=True, embedder=embedder)
-    except ServiceError as exc:
+    except BaseException as exc:  # whatever stopped the indexing, the article must not stay half-added
         for path in ingest.article_files(settings.seeds_dir, doc_id):
             path.unlink(missing_ok=True)
-        raise IngestError(f"the article was read but could not be indexed, so it was not added: {exc}") from exc
+        if isinstance(exc, ServiceError):
+            raise IngestError(f"the article was read but could not be indexed, so it was not added: {exc}") from exc
+        raise
     document = next(d for d in retriever.corpus.documents if d.id == doc_id)
     return Added(document, retriever, time.perf_counter() - started)
 
@@ -128,10 +130,12 @@ def remove_article(settings: Settings, doc_id: str, *, embedder: Embedder | None
         path.replace(kept)
     try:
         retriever = open_retriever(settings, repair=True, embedder=embedder)
-    except ServiceError as exc:
+    except BaseException as exc:  # the article goes back in place, whatever stopped the indexing
         for path, kept in aside.items():
             kept.replace(path)
-        raise IngestError(f"the index without it could not be built, so the article stays: {exc}") from exc
+        if isinstance(exc, ServiceError):
+            raise IngestError(f"the index without it could not be built, so the article stays: {exc}") from exc
+        raise
     for kept in aside.values():
         kept.unlink(missing_ok=True)
     return retriever

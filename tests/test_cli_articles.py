@@ -101,3 +101,20 @@ def test_remove_by_number_and_not_the_last(fake_cli, seeds_copy: Path, tmp_path:
     code, _, err = fake_cli("remove", "1")
     assert code == 2 and "only article" in err
     assert fake_cli("remove", "../etc")[0] == 2
+
+
+def test_an_article_that_cannot_be_indexed_is_taken_out_again(
+    fake_cli, seeds_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import articles
+    from bot.services import ServiceError
+
+    def broken(*args, **kwargs):
+        raise ServiceError("disk full")
+
+    monkeypatch.setattr(articles, "open_retriever", broken)
+    (tmp_path / "a.html").write_bytes(html_page())
+    names = sorted(p.name for p in seeds_copy.iterdir())
+    code, _, err = fake_cli("add", str(tmp_path / "a.html"))
+    assert code == 2 and "could not be indexed, so it was not added: disk full" in err
+    assert sorted(p.name for p in seeds_copy.iterdir()) == names
