@@ -19,6 +19,8 @@ TOKEN = "123456789:AAE-fake_token_for_end_to_end_tests_0123"
 
 
 class StubBot:
+    username = "summit_test_bot"  # send_text links citations with it (since the citations merge)
+
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
 
