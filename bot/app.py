@@ -187,7 +187,15 @@ def build_application(
     application.add_handler(CommandHandler("stats", handlers.stats, filters=messages))
     application.add_handler(CommandHandler("reload", handlers.reload, filters=filters.UpdateType.MESSAGE))
     application.add_handler(CommandHandler("gaps", handlers.gaps_command, filters=filters.UpdateType.MESSAGE))
+    application.add_handler(CommandHandler("add", handlers.add_command, filters=filters.UpdateType.MESSAGE))
+    application.add_handler(CommandHandler("articles", handlers.articles_command, filters=messages))
+    application.add_handler(CommandHandler("remove", handlers.remove_command, filters=filters.UpdateType.MESSAGE))
     application.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown_command))
+    private_message = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    # Admins add articles by sending the file or a bare link in a private chat (others: refused / a question).
+    application.add_handler(MessageHandler(filters.Document.ALL & private_message, handlers.on_document))
+    link = filters.Regex(r"^\s*https?://\S+\s*$")
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & link & private_message, handlers.on_link))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & messages, handlers.on_text))
     application.add_handler(MessageHandler(UNSUPPORTED, handlers.unsupported))
     application.add_handler(CallbackQueryHandler(handlers.on_button))

@@ -1,4 +1,4 @@
-"""The ``summit-bot`` command line: index, ask, chat, eval, gaps, run, start.
+"""The ``summit-bot`` command line: index, ask, chat, eval, add, articles, remove, gaps, run, start.
 
 Thin by design: each command parses its flags, builds what it needs from
 :class:`~bot.settings.Settings` and calls into ``embeddings`` or ``bot``.
@@ -185,6 +185,64 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# -- articles ---------------------------------------------------------------------------------
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add an article from a file or URL: written into seeds/, embedded alone, indexed."""
+    from embeddings.ingest import IngestError
+
+    from .articles import add_article, languages, read_source
+
+    try:
+        source = read_source(args.source)
+        translation = read_source(args.translation) if args.translation else None
+        added = add_article(
+            settings, source, translation=translation, title=args.title, origin=args.origin, date=args.date
+        )
+    except IngestError as exc:
+        raise CommandError(f"{args.source}: {exc}") from exc
+    doc, corpus = added.document, added.retriever.corpus
+    print(
+        f"added {doc.id}: {doc.title(doc.language)} ({doc.date or 'no date'}; {doc.paragraph_count} paragraphs; "
+        f"{', '.join(languages(corpus, doc))}) in {added.seconds:.1f}s; {len(corpus.documents)} articles in "
+        f"{settings.seeds_dir}"
+    )
+    return 0
+
+
+def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
+    """List the articles in seeds/."""
+    from embeddings.corpus import CorpusError, load_corpus
+
+    from .articles import article_rows
+
+    try:
+        corpus = load_corpus(settings.seeds_dir)
+    except CorpusError as exc:
+        raise CommandError(str(exc)) from exc
+    print("\n".join(article_rows(corpus, "en")))
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Take one article out of seeds/ and the index."""
+    from embeddings.corpus import CorpusError, load_corpus
+    from embeddings.ingest import IngestError
+
+    from .articles import find_document, remove_article
+
+    try:
+        document = find_document(load_corpus(settings.seeds_dir), args.article)
+        if document is None:
+            raise IngestError(f"there is no article {args.article!r} (see summit-bot articles)")
+        retriever = remove_article(settings, document.id)
+    except (CorpusError, IngestError) as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"removed {document.id}; {len(retriever.corpus.documents)} articles left")
+    return 0
+
+
 # -- gaps -------------------------------------------------------------------------------------
 
 
@@ -269,6 +327,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--misses", action="store_true", help="also list questions whose top passage is wrong")
     ev.add_argument("--ablation", action="store_true", help="switch each retrieval technique off in turn")
     ev.set_defaults(func=cmd_eval)
+
+    add = sub.add_parser("add", help="add an article from a file (.txt .md .html .pdf .docx) or an http(s) URL")
+    add.add_argument("source", metavar="PATH_OR_URL")
+    add.add_argument("--translation", metavar="PATH_OR_URL", help="its translation, aligned paragraph for paragraph")
+    add.add_argument("--title", help="the title (default: the one the file or page gives)")
+    add.add_argument("--source", dest="origin", metavar="SOURCE", help="where it was published")
+    add.add_argument("--date", help="publication date, YYYY-MM-DD")
+    add.set_defaults(func=cmd_add)
+    sub.add_parser("articles", help="list the articles in seeds/").set_defaults(func=cmd_articles)
+    remove = sub.add_parser("remove", help="take an article out of seeds/ and the index")
+    remove.add_argument("article", metavar="ID_OR_NUMBER")
+    remove.set_defaults(func=cmd_remove)
 
     gaps = sub.add_parser("gaps", help="questions the bot could not answer well, and the editors' decisions")
     gaps_sub = gaps.add_subparsers(dest="action", required=True)

@@ -29,6 +29,7 @@ SUGGEST: Final = "s"
 SHOW: Final = "a"  # an alternative passage of the same answer
 PARAGRAPH: Final = "p"  # a paragraph of an article, opened by ◀ ▶ from a deep-linked one
 DECIDE: Final = "g"  # an editor's decision on a knowledge gap (/gaps, admins only)
+SUMMARY: Final = "r"  # the summary of one article, chosen under /summary when several are loaded
 
 MAX_CALLBACK_BYTES: Final = 64
 LANGUAGES: Final = ("ar", "en")
@@ -44,6 +45,7 @@ _PATTERNS: Final = {
     SHOW: re.compile(rf"a:{_INT}:{_INT}"),
     PARAGRAPH: re.compile(rf"p:([0-9a-f]{{8}}):{_INT}"),
     DECIDE: re.compile(rf"g:{_INT}:(?:p:{_INT}|(n)|(i))"),
+    SUMMARY: re.compile(r"r:([0-9a-f]{8})"),
 }
 DOC_TAG_CHARS: Final = 8
 ANSWERS: Final = "p"  # this paragraph answers the gap
@@ -111,7 +113,14 @@ class Decide:
     passage: int = 0
 
 
-Action = More | Original | Vote | Suggest | Show | Paragraph | Decide
+@dataclass(frozen=True, slots=True)
+class SummaryOf:
+    """The summary of the article whose :func:`doc_tag` is ``doc``."""
+
+    doc: str
+
+
+Action = More | Original | Vote | Suggest | Show | Paragraph | Decide | SummaryOf
 
 
 def doc_tag(doc_id: str) -> str:
@@ -134,6 +143,8 @@ def encode(action: Action) -> str:
             data = f"{SHOW}:{turn}:{index}"
         case Paragraph(doc, paragraph):
             data = f"{PARAGRAPH}:{doc}:{paragraph}"
+        case SummaryOf(doc):
+            data = f"{SUMMARY}:{doc}"
         case Decide(group, verdict, passage):
             if verdict not in (ANSWERS, NOT_IN_ARTICLE, IGNORE) or (verdict != ANSWERS and passage):
                 raise ValueError(f"not a gap decision: {action!r}")
@@ -162,6 +173,8 @@ def decode(data: object) -> Action | None:
         return Show(int(groups[0]), int(groups[1]))
     if data[0] == PARAGRAPH:
         return Paragraph(groups[0], int(groups[1]))
+    if data[0] == SUMMARY:
+        return SummaryOf(groups[0])
     if data[0] == DECIDE:
         group, passage, not_in_article, _ = groups
         if passage is not None:
@@ -217,6 +230,13 @@ def paragraph_keyboard(doc_id: str, paragraph: int, count: int) -> InlineKeyboar
     if paragraph < count:
         row.append(InlineKeyboardButton(f"¶{paragraph + 1} ▶", callback_data=encode(Paragraph(tag, paragraph + 1))))
     return InlineKeyboardMarkup([row]) if row else None
+
+
+def summary_keyboard(articles: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One button per (document id, label) under "Which article?"."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=encode(SummaryOf(doc_tag(doc))))] for doc, label in articles]
+    )
 
 
 def gap_keyboard(group: int, paragraphs: Sequence[tuple[int, str]], language: str) -> InlineKeyboardMarkup:

@@ -78,6 +78,19 @@ TEXT: dict[str, dict[str, str]] = {
         "gap_ignored": "✓ Ignored.",
         "gap_stale": "This question was already decided.",
         "gaps_digest": "New questions the bot could not answer well since yesterday: {groups}. Send /gaps to teach it.",
+        "article_reading": "Reading {name}…",
+        "article_added": (
+            "Added: {title}\n{date} · {paragraphs} paragraphs · {languages}\n"
+            "Answering from it now ({seconds:.1f} s). Try: {example}"
+        ),
+        "article_failed": "Could not add the article: {reason}. Nothing was changed.",
+        "articles_header": "Articles I answer from ({count}):",
+        "article_removed": "Removed: {title}. {count} articles left.",
+        "remove_failed": "Could not remove it: {reason}. Nothing was changed.",
+        "remove_usage": "Usage: /remove NUMBER or ID (see /articles).",
+        "add_usage": "Usage: /add URL — or send me the article as a file (.txt, .md, .html, .pdf, .docx).",
+        "summary_which": "Which article?",
+        "no_date": "no date",
     },
     "ar": {
         "greeting": (
@@ -152,6 +165,19 @@ TEXT: dict[str, dict[str, str]] = {
         "gap_ignored": "✓ تم التجاهل.",
         "gap_stale": "سبق أن اتُّخذ قرار في هذا السؤال.",
         "gaps_digest": "أسئلة جديدة لم يُحسن البوت الإجابة عنها منذ أمس: {groups}. أرسل ‎/gaps لتعليمه.",
+        "article_reading": "أقرأ {name}…",
+        "article_added": (
+            "أضيف المقال: {title}\n{date} · عدد الفقرات: {paragraphs} · {languages}\n"
+            "أجيب منه الآن ({seconds:.1f} ث). جرّب: {example}"
+        ),
+        "article_failed": "تعذّرت إضافة المقال: {reason}. لم يتغير شيء.",
+        "articles_header": "المقالات التي أجيب منها ({count}):",
+        "article_removed": "حُذف: {title}. بقي {count} مقالات.",
+        "remove_failed": "تعذّر الحذف: {reason}. لم يتغير شيء.",
+        "remove_usage": "الاستخدام: ‎/remove رقم أو معرّف (انظر ‎/articles).",
+        "add_usage": "الاستخدام: ‎/add رابط — أو أرسل المقال ملفا (.txt أو .md أو .html أو .pdf أو .docx).",
+        "summary_which": "أي مقال؟",
+        "no_date": "بلا تاريخ",
     },
 }
 

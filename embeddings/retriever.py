@@ -145,6 +145,12 @@ class RetrievalConfig:
     # Arabic follow-ups on blind3.
     shown_penalty: float = 1.0
     context_weight: float = 0.5  # weight of the previous question's vector in a follow-up
+    # With several articles loaded, a follow-up stays with the article of the passage shown ("and when
+    # did it reopen?" after an answer about the library): a z-score bonus for that article's passages,
+    # unless the follow-up names another article (a word of its title no other title has), which then
+    # gets the bonus. Off (0) when one article is loaded: there is nothing to stay with.
+    stay_with_article: bool = True
+    article_weight: float = 1.5
     # Refusal. relevance = best dense cosine + margin_weight * (best - corpus median)
     #                      + lexical_bonus * min(best BM25, 3).
     # e5 cosines of unrelated text sit around 0.70-0.80 and of answering passages
@@ -322,6 +328,7 @@ class Retriever:
         # follow-up's context was usually embedded a turn ago.
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._flags: dict[str, np.ndarray] = {}  # see _passage_flags
+        self._titles: dict[str, frozenset[str]] | None = None  # see _title_words
         # Stemmed words of each sentence, filled on first use: highlighting must not re-stem per question.
         self._sentence_terms: dict[tuple[int, str], tuple[frozenset[str], ...]] = {}
         self._positions = {p.id: n for n, p in enumerate(self.corpus.passages)}
@@ -588,6 +595,12 @@ class Retriever:
             at = self._shown_index(shown, "")
             if at is not None and at in candidates:
                 fused[candidates.index(at)] -= cfg.shown_penalty
+        if use_context and cfg.stay_with_article and cfg.article_weight and len(self.corpus.documents) > 1:
+            article = self._followed_article(query.words, shown, context or "")
+            if article is not None:
+                fused = fused + cfg.article_weight * np.array(
+                    [passages[i].doc == article for i in candidates], dtype=np.float32
+                )
         if use_context and cfg.chain_weight and shown is not None:
             for neighbour in self._quote_chain(shown):
                 if neighbour in candidates:
@@ -648,6 +661,28 @@ class Retriever:
             arabizi=query.arabizi,
             decided=ruling is not None and (taught or ruling[0] == "forbidden"),
         )
+
+    def _followed_article(self, words: str, shown: str | None, context: str) -> str | None:
+        """The article a follow-up is about: one its own words name by title, else the shown passage's."""
+        asked = set(terms(words))
+        named = [
+            (len(asked & title_words), doc) for doc, title_words in self._title_words().items() if asked & title_words
+        ]
+        if named:
+            return max(named)[1]
+        at = self._shown_index(shown, context)
+        return self.corpus.passages[at].doc if at is not None else None
+
+    def _title_words(self) -> dict[str, frozenset[str]]:
+        """Per article, the words of its titles (every language) that no other article's title has."""
+        if self._titles is None:
+            words = {
+                d.id: frozenset(w for title in d.titles.values() for w in terms(title)) for d in self.corpus.documents
+            }
+            self._titles = {
+                doc: own.difference(*(other for o, other in words.items() if o != doc)) for doc, own in words.items()
+            }
+        return self._titles
 
     def _pointed_at(self, question: str, context: str, shown: str | None) -> int | None:
         """The passage a follow-up points at, when it points at the previous answer rather than its topic.

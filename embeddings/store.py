@@ -7,11 +7,16 @@ Files in the index folder:
   and editor question number;
 * ``manifest.json`` -- backend, model id, dimension, corpus hash, normaliser and
   format versions. Written last, so a crash mid-build leaves no valid manifest
-  and the next start rebuilds.
+  and the next start rebuilds;
+* ``docs/<doc>-<key>.npy`` -- each article's unit vectors, keyed by a hash of everything
+  they were computed from (the embedder, the formats, the article's unit texts). A changed
+  corpus rebuilds the FAISS index from these, embedding only new or changed articles:
+  adding an article embeds that article alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -32,6 +37,7 @@ FORMAT_VERSION = 3  # 3: editor questions are units too
 INDEX_FILE = "vectors.faiss"
 UNITS_FILE = "units.json"
 MANIFEST_FILE = "manifest.json"
+DOCS_DIR = "docs"  # per-article vector cache
 FIX_COMMAND = "summit-bot index --rebuild"
 
 
@@ -135,6 +141,79 @@ def _write_json(path: Path, data: object) -> None:
     tmp.replace(path)
 
 
+def _document_key(embedder: Embedder, units: list[tuple[Unit, str]], passages: list[int]) -> str:
+    """What one article's vectors depend on: the embedder, the formats and its units' texts and
+    roles (positions are made relative to the article, so moving it in the corpus changes nothing)."""
+    digest = hashlib.sha256()
+    base = passages[0] if passages else 0
+    head = [FORMAT_VERSION, NORMALISER_VERSION, embedder.backend, embedder.model_id, embedder.dim]
+    digest.update(json.dumps(head).encode())
+    for unit, text in units:
+        row = [unit.passage - base, unit.language, unit.sentence, unit.question, text]
+        digest.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()[:16]
+
+
+def _embed(embedder: Embedder, units: list[tuple[Unit, str]], progress: Callable[[int, int], None] | None):
+    """Vectors of ``units``: article text as passages, editor questions as queries."""
+    # Editor questions are embedded as queries: e5 compares query with query symmetrically,
+    # and the question a reader types is a query.
+    asked = np.array([u.question > 0 for u, _ in units], dtype=bool)
+    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
+    if (~asked).any():
+        vectors[~asked] = embedder.embed_passages([text for u, text in units if not u.question], progress=progress)
+    if asked.any():
+        vectors[asked] = embedder.embed_queries([text for u, text in units if u.question])
+    return vectors
+
+
+def _cached_vectors(
+    corpus: Corpus,
+    embedder: Embedder,
+    units: list[tuple[Unit, str]],
+    cache_dir: Path | None,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, int]:
+    """Vectors of every unit, read from the per-article cache where it holds them; the rest are
+    embedded in one pass and cached. Returns the vectors and how many units were embedded."""
+    by_doc: dict[str, list[int]] = {}
+    for row, (unit, _) in enumerate(units):
+        by_doc.setdefault(corpus.passages[unit.passage].doc, []).append(row)
+    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
+    missing: list[tuple[Path | None, list[int]]] = []
+    names: set[str] = set()
+    for doc, rows in by_doc.items():
+        doc_units = [units[r] for r in rows]
+        name = f"{doc}-{_document_key(embedder, doc_units, sorted({u.passage for u, _ in doc_units}))}.npy"
+        names.add(name)
+        path = cache_dir / name if cache_dir else None
+        cached = None
+        if path is not None and path.exists():
+            try:
+                cached = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                log.warning("cached vectors %s are unreadable (%s); embedding the article again", path, exc)
+        if cached is not None and cached.shape == (len(rows), embedder.dim):
+            vectors[rows] = cached
+        else:
+            missing.append((path, rows))
+    todo = [r for _, rows in missing for r in rows]
+    if todo:
+        vectors[todo] = _embed(embedder, [units[r] for r in todo], progress)
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for path, rows in missing:
+            assert path is not None
+            tmp = path.with_name(path.name + ".tmp.npy")
+            np.save(tmp, vectors[rows], allow_pickle=False)
+            tmp.replace(path)
+        # Vectors of articles no longer in the corpus (or of their old versions) go.
+        for stale in cache_dir.glob("*.npy"):
+            if stale.name not in names:
+                stale.unlink(missing_ok=True)
+    return vectors, len(todo)
+
+
 def build_index(
     corpus: Corpus,
     embedder: Embedder,
@@ -142,17 +221,18 @@ def build_index(
     *,
     kind: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    reuse: bool = True,
 ) -> LoadedIndex:
-    """Embed every unit of ``corpus``, write the three files and return the loaded index."""
+    """Embed every unit of ``corpus`` (reusing each unchanged article's cached vectors unless
+    ``reuse`` is false), write the three files and return the loaded index."""
     index_dir.mkdir(parents=True, exist_ok=True)
     units = corpus_units(corpus)
-    # Editor questions are embedded as queries: e5 compares query with query symmetrically,
-    # and the question a reader types is a query.
-    asked = np.array([u.question > 0 for u, _ in units], dtype=bool)
-    vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
-    vectors[~asked] = embedder.embed_passages([text for u, text in units if not u.question], progress=progress)
-    if asked.any():
-        vectors[asked] = embedder.embed_queries([text for u, text in units if u.question])
+    cache_dir = index_dir / DOCS_DIR
+    if not reuse and cache_dir.exists():
+        for old in cache_dir.glob("*.npy"):
+            old.unlink(missing_ok=True)
+    vectors, embedded = _cached_vectors(corpus, embedder, units, cache_dir, progress)
+    log.info("embedded %d of %d units (the rest from the per-article cache)", embedded, len(units))
     index = create_index(vectors, np.arange(len(units), dtype=np.int64), kind=kind)
     manifest = expected_manifest(corpus, embedder, len(units), index.kind)
     (index_dir / MANIFEST_FILE).unlink(missing_ok=True)  # invalid until fully written
@@ -231,7 +311,8 @@ def open_index(
             reason = "index was unreadable"
     log.info("building index in %s: %s", index_dir, reason)
     started = time.perf_counter()
-    loaded = build_index(corpus, embedder, index_dir, progress=progress)
+    # --rebuild embeds everything again; any other reason reuses each unchanged article's vectors.
+    loaded = build_index(corpus, embedder, index_dir, progress=progress, reuse=not rebuild)
     log.info(
         "index built: %d vectors for %d passages in %.1fs",
         len(loaded.vectors),

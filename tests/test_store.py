@@ -13,6 +13,7 @@ import pytest
 from embeddings import store, vector_index
 from embeddings.corpus import Corpus, load_corpus
 from embeddings.store import (
+    DOCS_DIR,
     FIX_COMMAND,
     INDEX_FILE,
     MANIFEST_FILE,
@@ -52,7 +53,8 @@ def _log_text(caplog: pytest.LogCaptureFixture) -> str:
 
 def test_build_writes_three_files_and_json_sidecars(corpus: Corpus, fake_embedder, index_dir: Path) -> None:
     loaded = build_index(corpus, fake_embedder, index_dir)
-    assert {p.name for p in index_dir.iterdir()} == {INDEX_FILE, UNITS_FILE, MANIFEST_FILE}
+    assert {p.name for p in index_dir.iterdir()} == {INDEX_FILE, UNITS_FILE, MANIFEST_FILE, DOCS_DIR}
+    assert len(list((index_dir / DOCS_DIR).glob("*.npy"))) == 1  # one article, one vector file
     manifest = json.loads((index_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     assert manifest["backend"] == "fake" and manifest["model_id"] == "fake-hash-v1" and manifest["dim"] == 64
     assert manifest["corpus_hash"] == corpus.hash and manifest["passages"] == 22
@@ -101,7 +103,8 @@ def test_missing_manifest_means_rebuild(
     fresh = fake_embedder_class()
     caplog.set_level(logging.INFO, logger="embeddings.store")
     open_index(corpus, fresh, index_dir)
-    assert fresh.passages_embedded > 0
+    assert "building index" in _log_text(caplog)  # rebuilt from the per-article vector cache
+    assert fresh.passages_embedded == 0
     assert "no index yet" in _log_text(caplog)
 
 
@@ -113,7 +116,8 @@ def test_garbage_manifest_means_rebuild(
     fresh = fake_embedder_class()
     caplog.set_level(logging.INFO, logger="embeddings.store")
     open_index(corpus, fresh, index_dir)
-    assert fresh.passages_embedded > 0
+    assert "building index" in _log_text(caplog)  # rebuilt from the per-article vector cache
+    assert fresh.passages_embedded == 0
     assert "unreadable" in _log_text(caplog)
 
 
@@ -121,7 +125,7 @@ def test_rebuild_flag_forces_a_rebuild(corpus: Corpus, fake_embedder, fake_embed
     build_index(corpus, fake_embedder, index_dir)
     fresh = fake_embedder_class()
     open_index(corpus, fresh, index_dir, rebuild=True)
-    assert fresh.passages_embedded > 0
+    assert fresh.passages_embedded > 0  # --rebuild embeds everything again, cache or not
 
 
 # -- rebuild on manifest mismatch -------------------------------------------------------------
@@ -175,7 +179,7 @@ def test_corpus_change_rebuilds_with_reason_logged(
     fresh = fake_embedder_class()
     caplog.set_level(logging.INFO, logger="embeddings.store")
     loaded = open_index(changed, fresh, index_dir)
-    assert fresh.passages_embedded > 0
+    assert fresh.passages_embedded == 2  # only the new article's two paragraphs: the other comes from the cache
     assert "corpus_hash changed" in _log_text(caplog)
     assert loaded.manifest.passages == 24
     assert {changed.passages[u.passage].doc for u in loaded.units} == {"000_54d2f6cd4b201a0d", "001_new"}
@@ -187,7 +191,7 @@ def test_edited_translation_rebuilds(seeds_copy: Path, fake_embedder, fake_embed
     translation.write_text(translation.read_text(encoding="utf-8").replace("Moscow", "MOSCOW"), encoding="utf-8")
     fresh = fake_embedder_class()
     open_index(load_corpus(seeds_copy), fresh, index_dir)
-    assert fresh.passages_embedded > 0
+    assert fresh.passages_embedded > 0  # the edited article is embedded again
 
 
 @pytest.mark.parametrize("field", ["normaliser_version", "format_version"])
@@ -206,7 +210,7 @@ def test_version_change_rebuilds_with_reason_logged(
     fresh = fake_embedder_class()
     caplog.set_level(logging.INFO, logger="embeddings.store")
     open_index(corpus, fresh, index_dir)
-    assert fresh.passages_embedded > 0
+    assert fresh.passages_embedded > 0  # cached vectors of another format or normaliser are not reused
     assert f"{field} changed" in _log_text(caplog)
 
 
@@ -256,7 +260,8 @@ def test_repair_rebuilds_and_keeps_bad_file_aside(
     fresh = fake_embedder_class()
     caplog.set_level(logging.INFO, logger="embeddings.store")
     loaded = open_index(corpus, fresh, index_dir, repair=True)
-    assert fresh.passages_embedded > 0
+    assert "building index" in _log_text(caplog)  # rebuilt from the per-article vector cache
+    assert fresh.passages_embedded == 0
     kept = list(index_dir.glob(f"{INDEX_FILE}.*.bad"))
     assert len(kept) == 1 and kept[0].read_bytes() == broken
     assert "unreadable" in _log_text(caplog)
@@ -370,3 +375,20 @@ def test_read_index_garbage_is_vector_index_error(tmp_path: Path) -> None:
     path.write_bytes(b"garbage")
     with pytest.raises(VectorIndexError, match=re.escape(str(path))):
         read_index(path, kind="flat")
+
+
+def test_each_article_keeps_its_own_vectors_and_old_versions_are_pruned(
+    seeds_copy: Path, fake_embedder, fake_embedder_class, index_dir: Path
+) -> None:
+    build_index(load_corpus(seeds_copy), fake_embedder, index_dir)
+    (seeds_copy / "001_new.txt").write_text("A new article about rockets.\n\nSecond paragraph.", encoding="utf-8")
+    first = fake_embedder_class()
+    build_index(load_corpus(seeds_copy), first, index_dir)
+    assert (first.passages_embedded, first.queries_embedded) == (2, 0)  # not the seed article's units again
+    assert len(list((index_dir / DOCS_DIR).glob("*.npy"))) == 2
+    (seeds_copy / "001_new.txt").write_text("A new article about rockets.\n\nThird paragraph.", encoding="utf-8")
+    second = fake_embedder_class()
+    build_index(load_corpus(seeds_copy), second, index_dir)
+    assert second.passages_embedded == 2
+    names = sorted(p.name for p in (index_dir / DOCS_DIR).glob("*.npy"))
+    assert len(names) == 2 and sum(n.startswith("001_new-") for n in names) == 1  # the old version's file is gone

@@ -10,6 +10,7 @@ nothing a user types can change the markup. Retrieval runs in a worker thread
 * ``questions`` — questions in private chats, addressed in groups, and /ask
 * ``commands`` — /start (and its deep links), /help, /summary, /about, /lang, unknown commands, non-text content
 * ``admin`` — /stats and /reload
+* ``articles`` — admins' documents and links added at once, /add, /articles, /remove; /summary's choice
 * ``gaps`` — knowledge gaps: recording, /gaps and its decision buttons, the daily digest
 * ``buttons`` — More, Original, runner-ups, votes and suggested questions
 * ``paragraphs`` — a paragraph opened by a deep link (/start <doc>-<paragraph>), ◀ ▶ to its neighbours
@@ -20,6 +21,7 @@ nothing a user types can change the markup. Retrieval runs in a worker thread
 from __future__ import annotations
 
 from .admin import reload, stats
+from .articles import add_command, articles_command, on_document, on_link, remove_command
 from .buttons import on_button
 from .commands import about, help_command, lang, start, summary_command, unknown_command, unsupported
 from .errors import on_error
@@ -29,16 +31,21 @@ from .questions import ask_command, on_text
 
 __all__ = [
     "about",
+    "add_command",
+    "articles_command",
     "ask_command",
     "gap_digest",
     "gaps_command",
     "help_command",
     "lang",
     "on_button",
+    "on_document",
     "on_error",
     "on_inline_query",
+    "on_link",
     "on_text",
     "reload",
+    "remove_command",
     "start",
     "stats",
     "summary_command",

@@ -13,11 +13,12 @@ from embeddings.corpus import example_questions
 from embeddings.retriever import Answer, Hit, Retriever
 
 from .. import keyboards
-from ..keyboards import Decide, More, Original, Paragraph, Show, Suggest, Vote
+from ..keyboards import Decide, More, Original, Paragraph, Show, Suggest, SummaryOf, Vote
 from ..messages import t
 from ..replies import Segment, answer_segments
 from ..services import services
 from ..state import Turn
+from .articles import on_summary_button
 from .common import chat_language, group_reply_to, remember_shown
 from .gaps import on_gap_button, record_vote
 from .paragraphs import turn_page
@@ -89,6 +90,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if isinstance(action, Paragraph):
         await turn_page(update, context, action)
+        return
+    if isinstance(action, SummaryOf):
+        await on_summary_button(update, context, action)
         return
 
     turn = svc.state.turn(chat.id, action.turn)

@@ -12,6 +12,7 @@ from .. import keyboards
 from ..messages import LANGUAGE_NAMES, UNSUPPORTED_CONTENT, t
 from ..replies import passage_for_payload
 from ..services import services
+from .articles import summary_choices
 from .common import chat_language, group_reply_to, suggested_questions
 from .paragraphs import open_paragraph
 from .sending import send_segments, send_text
@@ -43,12 +44,18 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/summary: the article's title, dateline and key sentences, each with its ¶N."""
+    """/summary: the article's title, dateline and key sentences, each with its ¶N; with several
+    articles, first a button per article."""
     svc = services(context)
     chat = update.effective_chat
     if chat is None:
         return
-    reply = await asyncio.to_thread(svc.dialogue().summary, chat_language(update, svc))
+    language = chat_language(update, svc)
+    if len(svc.retriever.corpus.documents) > 1:  # several articles: which one?
+        markup = summary_choices(svc, language)
+        await send_text(context, chat.id, t(language, "summary_which"), markup=markup, reply_to=group_reply_to(update))
+        return
+    reply = await asyncio.to_thread(svc.dialogue().summary, language)
     await send_segments(context, chat.id, reply.segments, reply_to=group_reply_to(update))
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot import keyboards
 from bot.app import RedactToken, file_url
 from bot.feedback import FeedbackStore
-from bot.keyboards import Decide, More, Original, Paragraph, Show, Suggest, Vote
+from bot.keyboards import Decide, More, Original, Paragraph, Show, Suggest, SummaryOf, Vote
 from bot.state import StateStore, StoredHit
 
 # -- callback data ------------------------------------------------------------------------------
@@ -29,6 +29,7 @@ actions = st.one_of(
     st.builds(Paragraph, st.text(alphabet="0123456789abcdef", min_size=8, max_size=8), numbers),
     st.builds(Decide, numbers, st.just("p"), numbers),
     st.builds(Decide, numbers, st.sampled_from(["n", "i"])),
+    st.builds(SummaryOf, st.text(alphabet="0123456789abcdef", min_size=8, max_size=8)),
 )
 
 
@@ -51,6 +52,13 @@ def test_paragraph_callback_data_is_parsed_strictly() -> None:
     for data in (f"p:{tag}:03", f"p:{tag}:-3", f"p:{tag.upper()}:3", f"p:{tag}1:3", f"p:{tag[:7]}:3", f"p:{tag}:3:x"):
         assert keyboards.decode(data) is None, data
     assert keyboards.doc_tag("ünïcode article") == keyboards.doc_tag("ünïcode article")  # stable across restarts
+
+
+def test_summary_choices_are_parsed_strictly() -> None:
+    tag = keyboards.doc_tag("000_54d2f6cd4b201a0d")
+    assert keyboards.decode(f"r:{tag}") == SummaryOf(tag)
+    for data in (f"r:{tag.upper()}", f"r:{tag}0", f"r:{tag[:7]}", "r:", f"r:{tag}:1", f"r:{tag}\n"):
+        assert keyboards.decode(data) is None, data
 
 
 def test_admin_commands_have_no_callback_form() -> None:

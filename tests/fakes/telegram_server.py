@@ -3,8 +3,9 @@
 Runs ``http.server.ThreadingHTTPServer`` on 127.0.0.1 (random port) in a daemon
 thread and speaks enough of the Bot API for python-telegram-bot: ``getMe``,
 long-polling ``getUpdates``, ``sendMessage``, ``editMessageText``, callback and
-inline answers, chat actions and the command list. It is strict where Telegram
-is strict (empty or over-long texts, malformed HTML, bad callback data, unknown
+inline answers, chat actions, the command list, and files users send (``getFile`` and
+``GET /file/bot<token>/<file_path>``, each download recorded in :attr:`FakeTelegram.downloads`).
+It is strict where Telegram is strict (empty or over-long texts, malformed HTML, bad callback data, unknown
 chats and messages) and answers with Telegram's own error shapes, so a bot that
 passes here does not fail on those rules in production.
 
@@ -34,9 +35,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 TEXT_LIMIT = 4096
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files ("file is too big")
 CALLBACK_DATA_LIMIT = 64
 ANSWER_TEXT_LIMIT = 200
 QUOTE_LIMIT = 1024
@@ -344,6 +346,9 @@ class FakeTelegram:
         self.user_messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
+        # Files users sent: file_id -> (file_path, bytes); downloads records each file_path fetched.
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.downloads: list[str] = []
         self.inline_answers: dict[str, dict[str, Any]] = {}
         self._pending_callbacks: set[str] = set()
         self._pending_inline: set[str] = set()
@@ -404,6 +409,10 @@ class FakeTelegram:
         path = request.path.split("?", 1)[0]
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
+        download = re.fullmatch(r"/file/bot(?P<token>[^/]+)/(?P<path>.+)", unquote(path))  # httpx sends ":" as %3A
+        if download is not None:
+            self._download(request, download["token"], download["path"])
+            return
         match = re.fullmatch(r"/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)", path)
         params: dict[str, Any] = {}
         status, payload = 404, {"ok": False, "error_code": 404, "description": "Not Found"}
@@ -438,6 +447,21 @@ class FakeTelegram:
                 payload["parameters"] = exc.parameters
             self._record(method, params, exc.description)
         self._write(request, status, payload)
+
+    def _download(self, request: BaseHTTPRequestHandler, token: str, file_path: str) -> None:
+        """``GET /file/bot<token>/<file_path>``: the bytes of a file a user sent, as Telegram serves them."""
+        found = next((data for path, data in self.files.values() if path == file_path), None)
+        if token != self.token or found is None:
+            self._write(request, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return
+        with self._cond:
+            self.downloads.append(file_path)
+            self._cond.notify_all()
+        request.send_response(200)
+        request.send_header("Content-Type", "application/octet-stream")
+        request.send_header("Content-Length", str(len(found)))
+        request.end_headers()
+        request.wfile.write(found)
 
     @staticmethod
     def _write(request: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
@@ -664,6 +688,23 @@ class FakeTelegram:
             self.inline_answers[query_id] = params
         return True
 
+    def api_getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise bad_request("invalid file_id")
+        file_path, data = self.files[file_id]
+        if len(data) > DOWNLOAD_LIMIT:
+            raise bad_request("file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data), "file_path": file_path}
+
+    def add_file(self, name: str, data: bytes) -> str:
+        """Store a file a user uploads; returns its file_id."""
+        with self._cond:
+            file_id = f"BQACAgIAAx{next(self._ids)}"
+            suffix = name.rsplit(".", 1)[-1] if "." in name else "bin"
+            self.files[file_id] = (f"documents/file_{len(self.files)}.{suffix}", data)
+        return file_id
+
     def api_sendchataction(self, params: dict[str, Any]) -> bool:
         self._chat(params.get("chat_id"))
         if params.get("action") not in _CHAT_ACTIONS:
@@ -874,6 +915,21 @@ class ChatClient:
             "emoji": "👍",
         }
         message = self.fake.message_payload(self.chat, self.user, extra={"sticker": sticker})
+        self.fake.push_update("message", message)
+        return message
+
+    def send_document(
+        self, name: str, data: bytes, *, mime_type: str = "application/octet-stream", file_size: int | None = None
+    ) -> dict[str, Any]:
+        """Upload a file (``file_size`` overrides the size Telegram reports, to test limits)."""
+        document = {
+            "file_id": self.fake.add_file(name, data),
+            "file_unique_id": f"AgAD{len(self.fake.files)}",
+            "file_name": name,
+            "mime_type": mime_type,
+            "file_size": len(data) if file_size is None else file_size,
+        }
+        message = self.fake.message_payload(self.chat, self.user, extra={"document": document})
         self.fake.push_update("message", message)
         return message
 
