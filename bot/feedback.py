@@ -70,15 +70,21 @@ def chat_hash(salt: bytes, chat_id: int) -> str:
     return hashlib.sha256(salt + str(chat_id).encode()).hexdigest()
 
 
-class FeedbackStore:
-    """Votes (one per chat, answer and passage) and counters."""
+class SaltedStore:
+    """A SQLite store (WAL) whose rows name chats only by their salted hash; safe to share between threads.
+
+    The salt is the install's one salt (``feedback.salt`` beside the database), so votes and
+    knowledge gaps of one chat hash alike, and hashes cannot be matched across installs.
+    """
+
+    schema: str = ""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._salt = _load_salt(path.with_name(SALT_FILE))
         self._lock = threading.Lock()
-        self._db = connect(path, _SCHEMA)
+        self._db = connect(path, self.schema)
 
     def close(self) -> None:
         """Checkpoint and close; safe to call twice."""
@@ -91,6 +97,12 @@ class FeedbackStore:
     def chat_hash(self, chat_id: int) -> str:
         """The salted hash stored instead of the chat id."""
         return chat_hash(self._salt, chat_id)
+
+
+class FeedbackStore(SaltedStore):
+    """Votes (one per chat, answer and passage) and counters."""
+
+    schema = _SCHEMA
 
     def vote(self, chat_id: int, *, answer: str, question: str, passage_id: str, value: int) -> None:
         """Record +1/-1; pressing again (either button) replaces the chat's earlier vote."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,8 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .feedback import SALT_FILE, _load_salt, chat_hash
-from .state import connect
+from .feedback import SaltedStore
 
 if TYPE_CHECKING:
     from embeddings.corpus import Corpus
@@ -140,29 +138,15 @@ class Applied:
     forbidden: int
 
 
-class GapStore:
+class GapStore(SaltedStore):
     """Gaps and decisions in SQLite (WAL), bounded; safe to share between threads."""
 
+    schema = _SCHEMA
+
     def __init__(self, path: Path, *, max_gaps: int = MAX_GAPS, max_age_days: float = MAX_AGE_DAYS) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path)
         self.max_gaps = max(1, max_gaps)
         self.max_age = max_age_days * 86400
-        self._salt = _load_salt(path.with_name(SALT_FILE))  # the feedback store's salt: one per install
-        self._lock = threading.Lock()
-        self._db = connect(path, _SCHEMA)
-
-    def close(self) -> None:
-        """Checkpoint and close; safe to call twice."""
-        with self._lock:
-            if self._db is not None:
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                self._db.close()
-                self._db = None  # type: ignore[assignment]
-
-    def chat_hash(self, chat_id: int) -> str:
-        """The salted hash stored instead of the chat id (the same as the feedback store's)."""
-        return chat_hash(self._salt, chat_id)
 
     # -- recording --------------------------------------------------------------------------
 
