@@ -19,7 +19,7 @@ from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from .messages import LANGUAGE_NAMES, t
+from .messages import LANGUAGE_NAMES, other_language, t
 
 # One-letter prefixes keep the data short: Telegram allows at most 64 bytes.
 MORE: Final = "m"
@@ -181,11 +181,6 @@ def decode(data: object) -> Action | None:
             return Decide(int(group), ANSWERS, int(passage))
         return Decide(int(group), NOT_IN_ARTICLE if not_in_article else IGNORE)
     return Suggest(groups[0], int(groups[1]))
-
-
-def other_language(language: str) -> str:
-    """The other of the two reply languages."""
-    return "en" if language == "ar" else "ar"
 
 
 def answer_keyboard(

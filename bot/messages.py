@@ -187,6 +187,11 @@ UNSUPPORTED_CONTENT = "أرسل سؤالك نصا من فضلك · Please send y
 LANGUAGE_NAMES = {"ar": {"ar": "العربية", "en": "الإنجليزية"}, "en": {"ar": "Arabic", "en": "English"}}
 
 
+def other_language(language: str) -> str:
+    """The other of the two reply languages."""
+    return "en" if language == "ar" else "ar"
+
+
 def t(language: str, key: str, **values: object) -> str:
     """The string ``key`` in ``language`` (English when the language is unknown), formatted."""
     table = TEXT.get(language, TEXT["en"])

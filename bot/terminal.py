@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from embeddings.retriever import RetrievalError
 
 from .dialogue import Dialogue, DialogueState, Reply
-from .keyboards import other_language
-from .messages import t
+from .messages import other_language, t
 from .replies import answer_segments, to_plain
 
 PROMPT = "you> "
