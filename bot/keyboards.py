@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -191,14 +191,18 @@ def answer_keyboard(
     original_language: str,
     has_more: bool,
     alternatives: Sequence[tuple[int, str]] = (),
+    languages: Collection[str] = LANGUAGES,
 ) -> InlineKeyboardMarkup:
     """More / Original / 👍 / 👎 under an answer shown in ``language``, after one row per
-    (passage index, label) runner-up when the best passage did not clearly win."""
+    (passage index, label) runner-up when the best passage did not clearly win. ``languages``
+    are those the passage exists in: an article without a translation gets no language button."""
     switch_to = other_language(language)
-    # "Original" when the reply is the translation; on the original itself the button
-    # offers the translation, named in the reader's language ("الإنجليزية", "Arabic").
-    label = t(language, "original") if switch_to == original_language else LANGUAGE_NAMES[language][switch_to]
-    first_row = [InlineKeyboardButton(label, callback_data=encode(Original(turn, index, switch_to)))]
+    first_row = []
+    if switch_to in languages:
+        # "Original" when the reply is the translation; on the original itself the button
+        # offers the translation, named in the reader's language ("الإنجليزية", "Arabic").
+        label = t(language, "original") if switch_to == original_language else LANGUAGE_NAMES[language][switch_to]
+        first_row.append(InlineKeyboardButton(label, callback_data=encode(Original(turn, index, switch_to))))
     if has_more:
         first_row.insert(0, InlineKeyboardButton(t(language, "more"), callback_data=encode(More(turn, index))))
     votes = [
@@ -206,7 +210,7 @@ def answer_keyboard(
         InlineKeyboardButton("👎", callback_data=encode(Vote(turn, index, -1))),
     ]
     rows = [[InlineKeyboardButton(label, callback_data=encode(Show(turn, n)))] for n, label in alternatives]
-    return InlineKeyboardMarkup([*rows, first_row, votes])
+    return InlineKeyboardMarkup([*rows, *([first_row] if first_row else []), votes])
 
 
 def suggestion_keyboard(questions: Sequence[tuple[int, str]], language: str) -> InlineKeyboardMarkup:

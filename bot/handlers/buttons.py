@@ -61,7 +61,12 @@ def render_turn(turn: Turn, index: int, language: str, retriever: Retriever) -> 
 
 def _keyboard(turn: Turn, index: int, language: str, hit: Hit) -> InlineKeyboardMarkup:
     return keyboards.answer_keyboard(
-        turn.turn, index, language, original_language=hit.passage.language, has_more=index + 1 < len(turn.hits)
+        turn.turn,
+        index,
+        language,
+        original_language=hit.passage.language,
+        has_more=index + 1 < len(turn.hits),
+        languages=hit.passage.views().keys(),
     )
 
 

@@ -34,6 +34,7 @@ def reply_markup(reply: Reply, turn: int | None) -> InlineKeyboardMarkup | None:
         original_language=best.passage.language,
         has_more=len(reply.answer.hits) > 1,
         alternatives=[(b.index, b.label) for b in reply.buttons if b.action == "alternative"],
+        languages=best.passage.views().keys(),
     )
 
 

@@ -236,3 +236,11 @@ def test_fake_checks_quotes_as_telegram_does() -> None:
     ]:
         with pytest.raises(ApiError, match="QUOTE_TEXT_INVALID"):
             check(group["id"], message["message_id"], quote, None)
+
+
+def test_an_answer_from_an_article_without_translation_has_no_language_button() -> None:
+    labels = lambda markup: [b.text for row in markup.inline_keyboard for b in row]  # noqa: E731
+    both = keyboards.answer_keyboard(1, 0, "en", original_language="ar", has_more=True)
+    alone = keyboards.answer_keyboard(1, 0, "en", original_language="en", has_more=True, languages={"en"})
+    assert labels(both) == ["More", "Original", "👍", "👎"]
+    assert labels(alone) == ["More", "👍", "👎"]
