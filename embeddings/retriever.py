@@ -319,6 +319,7 @@ class Retriever:
         # Per passage: language -> [paragraph unit, sentence units...], and language -> [editor question units].
         self._units_of: list[dict[str, list[int]]] = [{} for _ in self.corpus.passages]
         self._questions_of: list[dict[str, list[int]]] = [{} for _ in self.corpus.passages]
+        self._position = {p.id: i for i, p in enumerate(self.corpus.passages)}  # passage id -> position
         for uid, unit in enumerate(self.index.units):
             owner = self._questions_of if unit.question else self._units_of
             owner[unit.passage].setdefault(unit.language, []).append(uid)
@@ -728,8 +729,7 @@ class Retriever:
     def _shown_index(self, shown: str | None, context: str) -> int | None:
         """Position of the passage the previous answer showed; without one, the context's best match."""
         if shown is not None:
-            passage = self.corpus.passage(shown)
-            return self.corpus.passages.index(passage) if passage is not None else None
+            return self._position.get(shown)
         previous = self.read(context)
         scores = self._unit_scores(self.vector(previous.text))
         return max(
