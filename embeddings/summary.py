@@ -26,7 +26,9 @@ KEY_POINTS = 4
 # picked and the rest come from across the article; at 0 the picks cluster around the
 # article's most repeated theme, at 1.5 they are simply the first paragraphs.
 LEAD_WEIGHT = 0.7
-# Two sentences this alike say the same thing (e5 cosines; paraphrases in a report sit ~0.93+).
+# Two sentences this alike say the same thing. e5 cosines bunch high: among the seed article's
+# sentences the 99th percentile of pairs is 0.90-0.91 (en/ar), and the pairs above 0.95 repeat
+# one fact (the "great victory" lead and its quote).
 REDUNDANT = 0.92
 MIN_WORDS = 6  # fragments and short quotes say little out of context
 # "(Moscow) –" or "MOSCOW:" opening the first paragraph.
