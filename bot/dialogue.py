@@ -145,8 +145,9 @@ class Dialogue:
         if not query.typed:
             raise RetrievalError("the question is empty")
         vector = retriever.vector(query.text)
-        closeness = retriever.closeness(vector)
-        guess = self.intents.classify(query.typed, query.text, vector=vector, article_similarity=closeness)
+        guess = self.intents.classify(
+            query.typed, query.text, vector=vector, article_similarity=lambda: retriever.closeness(vector)
+        )
         reply_language = language or query.language
         if guess.intent != "question":
             return self._small_talk(guess, reply_language, state), state
@@ -219,7 +220,7 @@ class Dialogue:
             language=language,
             segments=tuple(segments),
             answer=answer,
-            buttons=self._suggestions(language),
+            buttons=self.suggestions(language),
             reason=answer.reason or "not_in_article",
             passages=passages,
         )
@@ -231,7 +232,7 @@ class Dialogue:
             return self.summary(language, document=document)
         if guess.intent == "greeting":
             segments: list[Segment] = [(t(language, "hello", title=title), False)]
-            return Reply("greeting", "greeting", language, tuple(segments), buttons=self._suggestions(language))
+            return Reply("greeting", "greeting", language, tuple(segments), buttons=self.suggestions(language))
         if guess.intent == "thanks":
             return Reply("thanks", "thanks", language, ((t(language, "welcome"), False),))
         if guess.intent == "goodbye":
@@ -241,7 +242,7 @@ class Dialogue:
             lines.append(t(language, "source_line", source=document.source))
         if document.date:
             lines.append(t(language, "date_line", date=document.date))
-        return Reply("help", "help", language, (("\n\n".join(lines), False),), buttons=self._suggestions(language))
+        return Reply("help", "help", language, (("\n\n".join(lines), False),), buttons=self.suggestions(language))
 
     def summary(self, language: str, *, document: Document | None = None) -> Reply:
         """The title, dateline and key sentences of an article (the first one by default), each cited."""
@@ -262,7 +263,8 @@ class Dialogue:
         passages = tuple(by_number[p.paragraph] for p in summary.points if p.paragraph in by_number)
         return Reply("summary", "summary", language, tuple(s for s in segments if s[0]), passages=passages)
 
-    def _suggestions(self, language: str) -> tuple[Button, ...]:
+    def suggestions(self, language: str) -> tuple[Button, ...]:
+        """The first example questions of the articles, as "suggest" buttons."""
         questions = example_questions(self.retriever.corpus, language)[:SUGGESTIONS]
         return tuple(Button("suggest", q, n, language) for n, q in enumerate(questions))
 

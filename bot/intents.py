@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -161,9 +162,10 @@ class IntentClassifier:
                     return Guess(spec.name, "pattern", 1.0)
         return None
 
-    def classify(self, *texts: str, vector: np.ndarray, article_similarity: float) -> Guess:
+    def classify(self, *texts: str, vector: np.ndarray, article_similarity: Callable[[], float]) -> Guess:
         """The intent of a message typed as ``texts[0]`` (rewrites after it), given its vector and
-        its best cosine with the article's units."""
+        a way to get its best cosine with the article's units (an index search, only run when a
+        close example phrase makes it matter)."""
         guess = self.rule(*texts)
         if guess is not None:
             return guess
@@ -173,6 +175,6 @@ class IntentClassifier:
         best = int(np.argmax(similarities))
         score = float(similarities[best])
         spec = self.specs[int(self.owner[best])]
-        if score >= spec.min_similarity and score - article_similarity >= MIN_LEAD:
+        if score >= spec.min_similarity and score - article_similarity() >= MIN_LEAD:
             return Guess(spec.name, "vector", score)
         return Guess("question", "none", score)

@@ -255,14 +255,6 @@ def refusal_segments(language: str) -> list[Segment]:
     return [Segment(t(language, "no_answer")), Segment("\n" + t(language, "suggest"))]
 
 
-def suggestions(corpus: Corpus, language: str, *, exclude: str = "", count: int = 3) -> list[str]:
-    """Example questions from the articles' metadata (``examples``), or built from their titles."""
-    from embeddings.corpus import example_questions
-
-    picks = [q for q in example_questions(corpus, language) if q != exclude]
-    return picks[:count]
-
-
 # -- rendering ----------------------------------------------------------------------------------
 
 _QUOTE_OPEN, _QUOTE_CLOSE = "<blockquote expandable>", "</blockquote>"

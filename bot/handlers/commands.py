@@ -9,11 +9,11 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from .. import keyboards
-from ..messages import LANGUAGE_NAMES, UNSUPPORTED_CONTENT, t
+from ..messages import LANGUAGE_NAMES, UNSUPPORTED_CONTENT, other_language, t
 from ..replies import passage_for_payload
 from ..services import services
 from .articles import summary_choices
-from .common import chat_language, group_reply_to, suggested_questions
+from .common import chat_language, group_reply_to
 from .paragraphs import open_paragraph
 from .sending import send_segments, send_text
 
@@ -36,10 +36,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await open_paragraph(update, context, passage)
             return
         note = f"\n\n{t(first, 'paragraph_gone')}"
-    second = keyboards.other_language(first)
+    second = other_language(first)
     doc = svc.retriever.corpus.documents[0]
     greeting = f"{t(first, 'greeting', title=doc.title(first))}\n\n{t(second, 'greeting', title=doc.title(second))}"
-    markup = keyboards.suggestion_keyboard(suggested_questions(svc.retriever, first), first)
+    suggested = [(b.index, b.label) for b in svc.dialogue().suggestions(first)]
+    markup = keyboards.suggestion_keyboard(suggested, first)
     await send_text(context, chat.id, greeting + note, markup=markup, reply_to=group_reply_to(update))
 
 

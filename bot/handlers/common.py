@@ -6,16 +6,11 @@ from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from embeddings.corpus import example_questions
-from embeddings.retriever import Retriever
-
 from ..dialogue import DialogueState
 from ..messages import t
 from ..replies import quote_of
 from ..services import Services, services
 from .sending import send_text
-
-SUGGESTIONS = 3
 
 
 def chat_language(update: Update, svc: Services) -> str:
@@ -66,11 +61,6 @@ async def remember_shown(svc: Services, chat_id: int, passage_id: str) -> None:
         state = DialogueState.loads(svc.state.previous(chat_id))
         state.shown = passage_id
         svc.state.set_previous(chat_id, state.dumps())
-
-
-def suggested_questions(retriever: Retriever, language: str) -> list[tuple[int, str]]:
-    """The first example questions, numbered for suggestion buttons."""
-    return list(enumerate(example_questions(retriever.corpus, language)))[:SUGGESTIONS]
 
 
 async def admin_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Services, int, str] | None:
