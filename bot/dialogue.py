@@ -67,6 +67,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     reason: str | None = None  # for a question not answered: "not_in_article" or "fact_not_stated"
     passages: tuple[Passage, ...] = ()  # the passages the reply quotes, in order
+    message: str = ""  # what the user typed (retrieval answers carry it in ``answer.question``)
 
     @property
     def text(self) -> str:
@@ -79,7 +80,7 @@ class Reply:
             data = self.answer.to_json()
         else:
             data = {
-                "question": "",
+                "question": self.message,
                 "language": self.language,
                 "answered": self.kind == "summary",
                 "confidence": "high" if self.kind == "summary" else "low",
@@ -150,7 +151,7 @@ class Dialogue:
         )
         reply_language = language or query.language
         if guess.intent != "question":
-            return self._small_talk(guess, reply_language, state), state
+            return replace(self._small_talk(guess, reply_language, state), message=query.typed), state
 
         answer = retriever.ask(
             text, k=depth, context=state.previous, shown=state.shown, cache=self.cache, read=(query, vector)

@@ -407,7 +407,7 @@ def test_console_script_run_with_malformed_token(summit_bot) -> None:
 def test_ask_json_names_the_intent_of_small_talk(real_cli, message: str, intent: str) -> None:
     result = real_cli("ask", "--json", message)
     data = json.loads(result.out)
-    assert result.code == 0 and data["intent"] == intent and data["text"]
+    assert result.code == 0 and data["intent"] == intent and data["text"] and data["question"] == message
     assert "reason" not in data
     if intent == "summary":
         assert data["answered"] is True and data["passages"][0]["paragraph"] == 1
