@@ -24,7 +24,6 @@ first attempt: a duplicate answer is better than a lost one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -33,6 +32,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+)
+from tenacity.wait import wait_base
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +69,21 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError)  # includes TimedOut and 5xx answers
 
 
-def _delay(exc: TelegramError, backoff: float) -> float:
-    if isinstance(exc, RetryAfter):
-        retry_after = exc.retry_after
-        seconds = retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else float(retry_after)
-        return seconds + 0.1
-    return backoff * random.uniform(0.8, 1.2)
+class _Wait(wait_base):
+    """What Telegram asked for after a ``RetryAfter``; otherwise doubling delays with ±20 % jitter."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, RetryAfter):
+            retry_after = exc.retry_after
+            seconds = retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else float(retry_after)
+            return seconds + 0.1
+        backoff = min(self.policy.first_delay * 2 ** (retry_state.attempt_number - 1), self.policy.max_delay)
+        # Jitter, so that many chats failing together do not retry in lockstep.
+        return backoff * random.uniform(0.8, 1.2)
 
 
 async def deliver(
@@ -82,24 +98,31 @@ async def deliver(
     ``call`` must build a fresh request each time (a lambda around ``bot.send_message(...)``).
     ``what`` names the call in log lines; it must not contain user text or secrets.
     """
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning("%s failed (%s); retrying in %.1fs (attempt %d)", what, exc, wait, state.attempt_number)
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        wait=_Wait(policy),
+        # Stop at the attempt limit, when the next wait would pass the time limit, or when the
+        # bot is stopping (so SIGTERM is not held up by an outage).
+        stop=stop_after_attempt(policy.attempts)
+        | stop_before_delay(policy.give_up_after)
+        | (lambda _state: not keep_going()),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
     started = time.monotonic()
-    backoff = policy.first_delay
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return await call()
-        except TelegramError as exc:
-            if not is_transient(exc):
-                raise
-            wait = _delay(exc, backoff)
-            backoff = min(backoff * 2, policy.max_delay)
-            spent = time.monotonic() - started
-            if attempt >= policy.attempts or spent + wait > policy.give_up_after or not keep_going():
-                log.error("%s failed after %d attempts in %.1fs: %s", what, attempt, spent, exc)
-                raise
-            log.warning("%s failed (%s); retrying in %.1fs (attempt %d)", what, exc, wait, attempt)
-        await asyncio.sleep(wait)
+    try:
+        return await retrying(call)
+    except TelegramError as exc:
+        if is_transient(exc):
+            attempts = retrying.statistics.get("attempt_number", 1)
+            log.error("%s failed after %d attempts in %.1fs: %s", what, attempts, time.monotonic() - started, exc)
+        raise
 
 
 async def best_effort(call: Callable[[], Awaitable[object]], *, what: str) -> None:
