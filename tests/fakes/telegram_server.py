@@ -493,7 +493,10 @@ class FakeTelegram:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
+        # A short poll interval: stop() (server.shutdown) waits up to one interval, 0.5 s by default.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-telegram", daemon=True
+        )
         self._thread.start()
         self._dispatcher = threading.Thread(target=self._dispatch_webhook, name="fake-telegram-webhook", daemon=True)
         self._dispatcher.start()
