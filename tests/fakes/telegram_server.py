@@ -457,7 +457,8 @@ class FakeTelegram:
         self.backoff_cap = backoff_cap
         self.set_webhook_interval = set_webhook_interval
         self.cold_after = cold_after
-        # Which updates go one at a time; a test may swap in its own (e.g. one queue per chat for everything).
+        # Which updates go one at a time. Telegram's queues by default; a test may swap in
+        # fakes.webhook.chat_queue_key (a chat's presses wait for its messages too) or its own.
         self.webhook_queue_key: Callable[[dict[str, Any]], tuple[str, Any]] = queue_key
         self.deliveries: list[Delivery] = []  # every delivery attempt, in the order they ended
         self._webhook: WebhookConfig | None = None
@@ -467,10 +468,12 @@ class FakeTelegram:
         self._allowed_updates = DEFAULT_ALLOWED_UPDATES
         self._retries: dict[int, _Retry] = {}
         self._in_flight: dict[tuple[str, Any], _Flight] = {}
-        self._connections = 0  # the keep-alive connections Telegram would hold open to the webhook
+        # The keep-alive connections Telegram would hold open to the webhook: they bound how many attempts run at
+        # once. (Each attempt still opens its own TCP connection, so that targets can take turns per attempt.)
+        self._connections = 0
         self._last_success = float("-inf")
         self._last_error: tuple[int, str] | None = None
-        self._next_set_webhook = 0.0
+        self._last_set_webhook = float("-inf")
         self._delivery_threads: set[threading.Thread] = set()
         self._dispatcher: threading.Thread | None = None
 
@@ -672,9 +675,9 @@ class FakeTelegram:
         drop = to_bool(params.get("drop_pending_updates"))
         with self._cond:
             now = time.monotonic()
-            if now < self._next_set_webhook:
+            if now < self._last_set_webhook + self.set_webhook_interval:
                 raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
-            self._next_set_webhook = now + self.set_webhook_interval
+            self._last_set_webhook = now
             if config == self._webhook and not drop:
                 self._allowed_updates = allowed or self._allowed_updates
                 return Described(True, "Webhook is already set")

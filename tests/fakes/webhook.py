@@ -5,6 +5,7 @@ updates, the lock and the delivery threads, and calls these for the rules:
 
 * :func:`check_webhook` — setWebhook's URL and ``secret_token`` checks, with Telegram's error texts;
 * :func:`queue_key` — which updates Telegram delivers one at a time, in order (its per-chat/per-user queues);
+  :func:`chat_queue_key` is a stricter choice a test can swap in (everything of a chat in one queue);
 * :func:`retry_delay` — how long a failed update waits before the next attempt;
 * :class:`Attempt` — one POST of one update to one URL, abortable from another thread.
 
@@ -180,6 +181,26 @@ def queue_key(update: dict[str, Any]) -> tuple[str, Any]:
     else:
         key = ("update", update.get("update_id"))
     return key if key[1] is not None else ("update", update.get("update_id"))
+
+
+def chat_queue_key(update: dict[str, Any]) -> tuple[str, Any]:
+    """A stricter queueing than Telegram's, for tests that want it: everything of a chat in one queue.
+
+    A button press waits for the chat's earlier messages (its chat is the pressed
+    message's); updates without a chat queue by their user. Use it with
+    ``fake.webhook_queue_key = chat_queue_key``.
+    """
+    kind = update_kind(update)
+    payload = update.get(kind)
+    if not isinstance(payload, dict):
+        return ("update", update.get("update_id"))
+    chat = payload.get("chat") or (payload.get("message") or {}).get("chat") or {}
+    if chat.get("id") is not None:
+        return ("chat", chat["id"])
+    user = payload.get("from") or payload.get("user") or {}
+    if user.get("id") is not None:
+        return ("user", user["id"])
+    return ("update", update.get("update_id"))
 
 
 def retry_delay(failures: int, retry_after: float | None, *, base: float, cap: float) -> float:
