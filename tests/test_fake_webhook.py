@@ -8,6 +8,7 @@ whole file runs in seconds.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -23,6 +24,8 @@ from urllib.parse import urlencode
 import pytest
 from fakes.telegram_server import FakeTelegram
 from fakes.webhook import DEFAULT_ALLOWED_UPDATES, SECRET_HEADER, chat_queue_key, queue_key, retry_delay
+from telegram import Bot
+from telegram.error import BadRequest, Conflict, RetryAfter
 
 TOKEN = "123456789:AAE-fake_token_for_webhook_tests_000000"
 SECRET = "s3cret_token-for-tests"
@@ -747,3 +750,32 @@ def test_stop_cuts_off_a_hanging_delivery(targets: Callable[..., Target]) -> Non
         assert [d.outcome for d in fake.deliveries] == ["aborted"]
     finally:
         release.set()
+
+
+# PTB 22 warns (about retry_after becoming a timedelta in a future major version) whenever it builds a RetryAfter.
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_python_telegram_bot_drives_the_webhook_methods(fake: FakeTelegram, targets: Callable[..., Target]) -> None:
+    """The client the bot uses: its encoding (form fields) in, its parsing of the answers out."""
+    target = targets()
+
+    async def drive() -> None:
+        async with Bot(fake.token, base_url=fake.base_url) as bot:
+            assert await bot.set_webhook(target.url, secret_token=SECRET, max_connections=3)
+            info = await bot.get_webhook_info()
+            assert (info.url, info.max_connections, info.pending_update_count) == (target.url, 3, 0)
+            with pytest.raises(Conflict, match="webhook is active"):
+                await bot.get_updates()
+            with pytest.raises(RetryAfter):
+                await bot.set_webhook(target.url)
+            fake.set_webhook_interval = 0
+            with pytest.raises(BadRequest, match="unallowed characters"):
+                await bot.set_webhook(target.url, secret_token="not allowed")
+            assert await bot.set_webhook(target.url, secret_token=SECRET)
+            fake.private_chat().send("hello")
+            await asyncio.to_thread(fake.wait_acknowledged, 5)
+            assert await bot.delete_webhook()
+            assert (await bot.get_webhook_info()).url == ""
+            assert await bot.get_updates(timeout=0) == ()
+
+    asyncio.run(drive())
+    assert target.received[0].headers[SECRET_HEADER] == SECRET
