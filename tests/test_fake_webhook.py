@@ -368,7 +368,7 @@ def test_503_with_retry_after_is_redelivered_after_that_wait(
     set_webhook(fake, target.url)
     fake.private_chat().send("hello")
     fake.wait_acknowledged(5)
-    first, second = fake.deliveries
+    first, second = fake.deliveries_for(target.received[0].update_id)
     assert (first.outcome, first.status, first.retry_after) == ("http_error", 503, 1.0)
     assert first.error == "Wrong response from the webhook: 503 Service Unavailable"
     assert second.ok and second.update_id == first.update_id
