@@ -20,6 +20,32 @@ method runs. A fault returns ``None`` to let the call through, or a
 :class:`Reply` (any status and JSON body, e.g. 429 with ``retry_after``), or
 :data:`DROP` to close the connection without answering; it may also sleep to
 simulate a hang. :func:`error_fault` builds the common case.
+
+Webhook mode (issue 11). ``setWebhook`` switches the fake from long polling to
+delivery the way Telegram delivers to a webhook (rules read from Telegram's own
+server, github.com/tdlib/telegram-bot-api; helpers in :mod:`fakes.webhook`):
+
+* every pushed update (the same :meth:`FakeTelegram.push_update` path, so the
+  :class:`ChatClient` helpers work unchanged) is POSTed as JSON, with
+  ``X-Telegram-Bot-Api-Secret-Token`` when a secret was set;
+* updates queue as Telegram queues them (:func:`fakes.webhook.queue_key`): a chat's
+  messages one at a time and in order, the next only after the previous one was
+  answered with a 2xx; button presses and inline queries in their own queue per
+  user; different queues at once, up to ``max_connections`` (but a single
+  connection while the webhook has not answered 2xx for ``cold_after`` seconds,
+  as Telegram does);
+* a non-2xx answer, a refused or dropped connection or a timeout
+  (``delivery_timeout``) is retried: at once, then after ``backoff_base``,
+  doubling up to ``backoff_cap`` (or after ``Retry-After``, capped the same), and
+  reported in getWebhookInfo's ``last_error_date``/``last_error_message``;
+* deliveries go to the setWebhook URL, or, when a test sets
+  :attr:`FakeTelegram.webhook_targets`, to those URLs in turn, one per attempt,
+  like a load balancer in front of several bot processes;
+* every attempt is recorded in :attr:`FakeTelegram.deliveries`;
+  :meth:`FakeTelegram.wait_acknowledged` waits until no update is pending.
+
+``getUpdates`` answers 409 while a webhook is set; ``deleteWebhook`` returns to
+polling and keeps the pending updates unless ``drop_pending_updates``.
 """
 
 from __future__ import annotations
@@ -30,12 +56,29 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
+
+from .webhook import (
+    DEFAULT_ALLOWED_UPDATES,
+    UPDATE_TYPES,
+    Attempt,
+    AttemptResult,
+    Delivery,
+    WebhookConfig,
+    check_target,
+    check_webhook,
+    max_connections_param,
+    parse_allowed_updates,
+    queue_key,
+    retry_delay,
+    to_bool,
+    update_kind,
+)
 
 TEXT_LIMIT = 4096
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile refuses bigger files ("file is too big")
@@ -45,6 +88,9 @@ QUOTE_LIMIT = 1024
 # Formatting a reply's quote must repeat (the fake never receives quote_entities: it refuses such quotes).
 _QUOTE_STYLES = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler", "custom_emoji"})
 DEFAULT_TIMEOUT = 20.0
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+)
 
 # Tags Telegram accepts in parse_mode=HTML, with the attributes each may carry.
 ALLOWED_TAGS: dict[str, frozenset[str]] = {
@@ -101,6 +147,14 @@ class Reply:
 
     status: int
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Described:
+    """A successful result with the ``description`` Telegram puts beside it (e.g. "Webhook was set")."""
+
+    result: Any
+    description: str
 
 
 class _Drop:
@@ -329,11 +383,47 @@ class User:
         return data
 
 
+@dataclass
+class _Retry:
+    """How an update has fared under the current webhook."""
+
+    failures: int = 0
+    not_before: float = 0.0  # time.monotonic() of the next attempt
+
+
+@dataclass
+class _Flight:
+    """An attempt on its way: the update's queue waits for it."""
+
+    update_id: int
+    attempt: Attempt
+    generation: int  # the webhook it belongs to; a replaced webhook's answers acknowledge nothing
+
+
 class FakeTelegram:
-    """The fake server: start(), inject updates, inspect calls, stop()."""
+    """The fake server: start(), inject updates, inspect calls, stop().
+
+    The keyword arguments after the bot's names tune webhook delivery, and can be
+    changed later as attributes of the same name: ``delivery_timeout`` (seconds
+    an attempt may take before it counts as failed; Telegram waits about 60 s),
+    ``backoff_base`` and ``backoff_cap`` (the retry delays, see
+    :func:`fakes.webhook.retry_delay`), ``set_webhook_interval`` (Telegram answers
+    a second setWebhook with a URL within 1 s with 429 "retry after 1"; 0 turns
+    that off) and ``cold_after`` (seconds without a 2xx after which Telegram
+    opens a single connection to the webhook; None turns that off).
+    """
 
     def __init__(
-        self, token: str, *, bot_username: str = "summit_test_bot", bot_first_name: str = "Summit Test"
+        self,
+        token: str,
+        *,
+        bot_username: str = "summit_test_bot",
+        bot_first_name: str = "Summit Test",
+        delivery_timeout: float = 10.0,
+        backoff_base: float = 0.2,
+        backoff_cap: float = 5.0,
+        set_webhook_interval: float = 1.0,
+        cold_after: float | None = 10.0,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -361,6 +451,31 @@ class FakeTelegram:
         self._closing = False
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # -- webhook delivery (see the module docstring) --
+        self.delivery_timeout = delivery_timeout
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.set_webhook_interval = set_webhook_interval
+        self.cold_after = cold_after
+        # Which updates go one at a time. Telegram's queues by default; a test may swap in
+        # fakes.webhook.chat_queue_key (a chat's presses wait for its messages too) or its own.
+        self.webhook_queue_key: Callable[[dict[str, Any]], tuple[str, Any]] = queue_key
+        self.deliveries: list[Delivery] = []  # every delivery attempt, in the order they ended
+        self._webhook: WebhookConfig | None = None
+        self._webhook_generation = 0
+        self._webhook_targets: list[str] = []
+        self._next_target = 0
+        self._allowed_updates = DEFAULT_ALLOWED_UPDATES
+        self._retries: dict[int, _Retry] = {}
+        self._in_flight: dict[tuple[str, Any], _Flight] = {}
+        # The keep-alive connections Telegram would hold open to the webhook: they bound how many attempts run at
+        # once. (Each attempt still opens its own TCP connection, so that targets can take turns per attempt.)
+        self._connections = 0
+        self._last_success = float("-inf")
+        self._last_error: tuple[int, str] | None = None
+        self._last_set_webhook = float("-inf")
+        self._delivery_threads: set[threading.Thread] = set()
+        self._dispatcher: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -381,14 +496,29 @@ class FakeTelegram:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
+        # A short poll interval: stop() (server.shutdown) waits up to one interval, 0.5 s by default.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-telegram", daemon=True
+        )
         self._thread.start()
+        self._dispatcher = threading.Thread(target=self._dispatch_webhook, name="fake-telegram-webhook", daemon=True)
+        self._dispatcher.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving; webhook attempts under way are cut off and their threads joined."""
         with self._cond:
             self._closing = True
+            flights = list(self._in_flight.values())
             self._cond.notify_all()
+        for flight in flights:
+            flight.attempt.abort()
+        if self._dispatcher is not None:
+            self._dispatcher.join(5.0)
+        with self._cond:
+            threads = list(self._delivery_threads)
+        for thread in threads:
+            thread.join(5.0)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -415,7 +545,6 @@ class FakeTelegram:
             return
         match = re.fullmatch(r"/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)", path)
         params: dict[str, Any] = {}
-        status, payload = 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         method = match["method"] if match else path
         try:
             params = self._params(request.headers.get("Content-Type", ""), body, request.path)
@@ -423,30 +552,47 @@ class FakeTelegram:
                 raise ApiError(404, "Not Found")
             if match["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
+        except ApiError as exc:
+            self._record(method, params, exc.description)
+            self._write(request, exc.code, self._error_payload(exc))
+            return
+        answer = self._call(method, params)
+        if isinstance(answer, _Drop):
+            request.close_connection = True
+            return
+        self._write(request, *answer)
+
+    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | _Drop:
+        """Run one Bot API method (faults first, then the fake's handler) and record it; the HTTP answer."""
+        try:
             for fault in self.faults.get(method, []) + self.faults.get("*", []):
                 outcome = fault(method, params)
                 if outcome is DROP:
                     self._record(method, params, "dropped", injected=True)
-                    request.close_connection = True
-                    return
+                    return DROP
                 if isinstance(outcome, Reply):
                     self._record(method, params, str(outcome.body.get("description")), injected=True)
-                    self._write(request, outcome.status, outcome.body)
-                    return
+                    return outcome.status, outcome.body
             handler = getattr(self, f"api_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
             result = handler(params)
-            status, payload = 200, {"ok": True, "result": result}
+            payload: dict[str, Any] = {"ok": True, "result": result}
+            if isinstance(result, Described):
+                payload = {"ok": True, "result": result.result, "description": result.description}
             if method.lower() != "getupdates" or result:
                 self._record(method, params)
+            return 200, payload
         except ApiError as exc:
-            status = exc.code
-            payload = {"ok": False, "error_code": exc.code, "description": exc.description}
-            if exc.parameters:
-                payload["parameters"] = exc.parameters
             self._record(method, params, exc.description)
-        self._write(request, status, payload)
+            return exc.code, self._error_payload(exc)
+
+    @staticmethod
+    def _error_payload(exc: ApiError) -> dict[str, Any]:
+        payload: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+        if exc.parameters:
+            payload["parameters"] = exc.parameters
+        return payload
 
     def _download(self, request: BaseHTTPRequestHandler, token: str, file_path: str) -> None:
         """``GET /file/bot<token>/<file_path>``: the bytes of a file a user sent, as Telegram serves them."""
@@ -519,11 +665,60 @@ class FakeTelegram:
             "supports_inline_queries": True,
         }
 
-    def api_deletewebhook(self, params: dict[str, Any]) -> bool:
-        return True
+    def api_setwebhook(self, params: dict[str, Any]) -> Described:
+        url = str(params.get("url") or "")
+        if not url:  # Telegram's way to delete the webhook, like deleteWebhook
+            return self.api_deletewebhook(params)
+        secret_token = str(params.get("secret_token") or "")
+        config = WebhookConfig(url, secret_token, max_connections_param(params.get("max_connections")))
+        allowed = parse_allowed_updates(params.get("allowed_updates"))
+        drop = to_bool(params.get("drop_pending_updates"))
+        with self._cond:
+            now = time.monotonic()
+            if now < self._last_set_webhook + self.set_webhook_interval:
+                raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+            self._last_set_webhook = now
+            if config == self._webhook and not drop:
+                self._allowed_updates = allowed or self._allowed_updates
+                return Described(True, "Webhook is already set")
+            # Telegram closes the old webhook before it checks the new one: a refused setWebhook leaves none.
+            self._close_webhook()
+            if drop:
+                self._drop_pending_updates()
+            problem = check_webhook(url, secret_token)
+            if problem is not None:
+                raise bad_request(problem)
+            self._allowed_updates = allowed or self._allowed_updates
+            self._webhook = config
+            self._webhook_generation += 1
+            self._cond.notify_all()
+        return Described(True, "Webhook was set")
+
+    def api_deletewebhook(self, params: dict[str, Any]) -> Described:
+        with self._cond:
+            was_set = self._webhook is not None
+            self._close_webhook()
+            if to_bool(params.get("drop_pending_updates")):
+                self._drop_pending_updates()
+            self._cond.notify_all()
+        return Described(True, "Webhook was deleted" if was_set else "Webhook is already deleted")
 
     def api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        with self._cond:
+            config = self._webhook
+            info: dict[str, Any] = {
+                "url": config.url if config else "",
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
+            if self._last_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._last_error
+            if config is not None:
+                info["max_connections"] = config.max_connections
+                info["ip_address"] = config.ip_address
+            if self._allowed_updates != DEFAULT_ALLOWED_UPDATES:
+                info["allowed_updates"] = [kind for kind in UPDATE_TYPES if kind in self._allowed_updates]
+        return info
 
     def api_close(self, params: dict[str, Any]) -> bool:
         return True
@@ -537,13 +732,18 @@ class FakeTelegram:
         timeout = max(0.0, min(50.0, float(params.get("timeout") or 0)))
         deadline = time.monotonic() + timeout
         with self._cond:
+            if self._webhook is not None:
+                raise ApiError(409, WEBHOOK_CONFLICT)
+            self._allowed_updates = parse_allowed_updates(params.get("allowed_updates")) or self._allowed_updates
             if offset:  # everything below the offset is confirmed and forgotten, as on Telegram
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and not self._closing:
+            while not self._updates and not self._closing and self._webhook is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
+            if self._webhook is not None:  # a setWebhook during the long poll ends it
+                raise ApiError(409, "Conflict: terminated by setWebhook request")
             return list(self._updates[:limit])
 
     def _chat(self, chat_id: Any) -> dict[str, Any]:
@@ -733,8 +933,14 @@ class FakeTelegram:
     # -- injecting updates ----------------------------------------------------------------------
 
     def push_update(self, kind: str, payload: dict[str, Any]) -> int:
-        """Queue an update of ``kind`` ("message", "callback_query", ...) for getUpdates."""
+        """Queue an update of ``kind`` ("message", "callback_query", ...) for getUpdates or the webhook.
+
+        Returns its update_id, or 0 when Telegram would not queue it: a type the bot
+        left out of ``allowed_updates`` (by default chat_member and the reactions).
+        """
         with self._cond:
+            if kind in UPDATE_TYPES and kind not in self._allowed_updates:
+                return 0
             update_id = next(self._update_ids)
             self._updates.append({"update_id": update_id, kind: payload})
             self._cond.notify_all()
@@ -842,6 +1048,220 @@ class FakeTelegram:
             self._pending_inline.add(query_id)
         self.push_update("inline_query", {"id": query_id, "from": user.to_json(), "query": query, "offset": ""})
         return query_id
+
+    # -- webhook delivery -----------------------------------------------------------------------
+
+    @property
+    def webhook(self) -> WebhookConfig | None:
+        """What setWebhook set, or None in getUpdates mode."""
+        return self._webhook
+
+    @property
+    def webhook_targets(self) -> list[str]:
+        """Where deliveries go instead of the setWebhook URL: one attempt to each in turn (round-robin).
+
+        This stands for a load balancer in front of several bot processes: the bot
+        registers its public URL with setWebhook, and the test lists the processes'
+        local URLs here. Empty (the default) means the setWebhook URL itself.
+        A retry is a new attempt, so it usually lands on another target.
+        """
+        with self._cond:
+            return list(self._webhook_targets)
+
+    @webhook_targets.setter
+    def webhook_targets(self, urls: Iterable[str]) -> None:
+        checked = [check_target(url) for url in urls]
+        with self._cond:
+            self._webhook_targets = checked
+            self._next_target = 0
+            self._cond.notify_all()
+
+    def set_webhook_targets(self, *urls: str) -> None:
+        """``fake.set_webhook_targets(url1, url2)``: the same as assigning :attr:`webhook_targets`."""
+        self.webhook_targets = urls
+
+    @property
+    def pending_update_count(self) -> int:
+        """Updates not yet acknowledged (by a 2xx from the webhook, or by a getUpdates offset)."""
+        with self._cond:
+            return len(self._updates)
+
+    def deliveries_for(self, update_id: int) -> list[Delivery]:
+        """Every attempt to deliver one update, in order."""
+        with self._cond:
+            return [d for d in self.deliveries if d.update_id == update_id]
+
+    def wait_acknowledged(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Block until every pushed update has been acknowledged; on timeout, fail saying which are stuck and why."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._updates:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"updates not acknowledged after {timeout} s:\n{self._pending_report()}")
+                self._cond.wait(min(remaining, 0.5))
+
+    def _pending_report(self) -> str:
+        lines = []
+        for update in self._updates[:10]:
+            update_id = update["update_id"]
+            attempts = [d for d in self.deliveries if d.update_id == update_id]
+            last = attempts[-1] if attempts else None
+            key = self.webhook_queue_key(update)
+            flight = self._in_flight.get(key)
+            state = "in flight" if flight is not None and flight.update_id == update_id else ""
+            lines.append(
+                f"  update {update_id} ({update_kind(update)}, queue {key}): {len(attempts)} attempts"
+                + (f", last {last.outcome} {last.status or ''} {last.error or ''} via {last.target}" if last else "")
+                + (f", {state}" if state else "")
+            )
+        if len(self._updates) > 10:
+            lines.append(f"  ... and {len(self._updates) - 10} more")
+        config = self._webhook
+        lines.append(
+            f"webhook: {config.url if config else 'none (getUpdates mode)'}; targets: {self._webhook_targets or '-'}; "
+            f"last error: {self._last_error[1] if self._last_error else '-'}"
+        )
+        return "\n".join(lines)
+
+    def _close_webhook(self) -> None:
+        """Back to no webhook (call with the lock held); attempts under way are cut off, as Telegram closes them."""
+        if self._webhook is None:
+            return
+        self._webhook = None
+        self._webhook_generation += 1
+        self._connections = 0
+        self._last_success = float("-inf")
+        self._last_error = None
+        self._retries.clear()
+        for flight in self._in_flight.values():
+            flight.attempt.abort()
+
+    def _drop_pending_updates(self) -> None:
+        self._updates = []
+        self._retries.clear()
+
+    def _dispatch_webhook(self) -> None:
+        """The delivery loop: start every attempt that is due, sleep until the next one is (or something changes)."""
+        with self._cond:
+            while not self._closing:
+                wake = self._start_due_deliveries()
+                timeout = 1.0 if wake is None else min(1.0, max(0.0, wake - time.monotonic()))
+                self._cond.wait(timeout)
+
+    def _start_due_deliveries(self) -> float | None:
+        """Start the due attempts (lock held); the monotonic time of the next retry that is not due yet."""
+        config = self._webhook
+        if config is None:
+            return None
+        now = time.monotonic()
+        wake: float | None = None
+        heads: set[tuple[str, Any]] = set()
+        for update in self._updates:
+            key = self.webhook_queue_key(update)
+            if key in heads:
+                continue  # not the oldest update of its queue: it waits for that one's 2xx
+            heads.add(key)
+            if key in self._in_flight:
+                continue
+            retry = self._retries.get(update["update_id"])
+            if retry is not None and retry.not_before > now:
+                wake = retry.not_before if wake is None else min(wake, retry.not_before)
+                continue
+            if not self._take_connection(config, now):
+                break
+            self._launch(config, update, key)
+        return wake
+
+    def _take_connection(self, config: WebhookConfig, now: float) -> bool:
+        """A connection for one more attempt: an idle one, or a new one if Telegram would open it."""
+        busy = sum(1 for flight in self._in_flight.values() if flight.generation == self._webhook_generation)
+        if busy < self._connections:
+            return True
+        warm = self.cold_after is None or now - self._last_success <= self.cold_after
+        if self._connections < (config.max_connections if warm else 1):
+            self._connections += 1
+            return True
+        return False
+
+    def _launch(self, config: WebhookConfig, update: dict[str, Any], key: tuple[str, Any]) -> None:
+        targets = self._webhook_targets or [config.url]
+        target = targets[self._next_target % len(targets)]
+        self._next_target += 1
+        try:
+            body = json.dumps(update, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: JSON can carry it only as a \uXXXX escape
+            body = json.dumps(update).encode("ascii")
+        attempt = Attempt(target, body, secret_token=config.secret_token, timeout=self.delivery_timeout)
+        self._in_flight[key] = _Flight(update["update_id"], attempt, self._webhook_generation)
+        thread = threading.Thread(
+            target=self._deliver, args=(key, self._in_flight[key]), name=f"fake-webhook-{update['update_id']}"
+        )
+        thread.daemon = True
+        self._delivery_threads.add(thread)
+        thread.start()
+
+    def _deliver(self, key: tuple[str, Any], flight: _Flight) -> None:
+        """One attempt, in its own thread; then its outcome is applied under the lock."""
+        started = time.monotonic()
+        result = flight.attempt.run()
+        finished = time.monotonic()
+        acknowledged = False
+        with self._cond:
+            self._in_flight.pop(key, None)
+            self._delivery_threads.discard(threading.current_thread())
+            self.deliveries.append(
+                Delivery(
+                    flight.update_id,
+                    key,
+                    flight.attempt.target,
+                    result.outcome,
+                    result.status,
+                    result.error,
+                    result.retry_after,
+                    started,
+                    finished,
+                )
+            )
+            if flight.generation == self._webhook_generation and result.outcome != "aborted":
+                acknowledged = self._settle(flight.update_id, result, finished)
+            self._cond.notify_all()
+        if acknowledged and result.body:
+            self._run_webhook_reply(result)
+
+    def _settle(self, update_id: int, result: AttemptResult, now: float) -> bool:
+        """Apply an attempt's outcome to the queue (lock held); True if it acknowledged the update."""
+        if not result.keeps_connection:
+            self._connections = max(0, self._connections - 1)
+        if result.outcome == "ok":
+            self._last_success = now
+            self._retries.pop(update_id, None)
+            self._updates = [u for u in self._updates if u["update_id"] != update_id]
+            return True
+        self._last_error = (int(time.time()), result.error or result.outcome)
+        if any(u["update_id"] == update_id for u in self._updates):  # not dropped meanwhile
+            retry = self._retries.setdefault(update_id, _Retry())
+            retry.failures += 1
+            delay = retry_delay(retry.failures, result.retry_after, base=self.backoff_base, cap=self.backoff_cap)
+            retry.not_before = now + delay
+        return False
+
+    def _run_webhook_reply(self, result: AttemptResult) -> None:
+        """Telegram runs a method the bot puts in its 2xx answer ({"method": "sendMessage", ...}); so does the fake.
+
+        As on Telegram, nobody sees that call's result, and getX methods and
+        (set|delete)Webhook, close and logOut are not run.
+        """
+        try:
+            params = self._params(result.content_type, result.body, "")
+        except (ApiError, ValueError, AttributeError):
+            return  # not a method call: Telegram ignores the body
+        method = str(params.pop("method", "") or "")
+        if not method or method.lower() in ("setwebhook", "deletewebhook", "close", "logout"):
+            return
+        if method.lower().startswith("get"):
+            return
+        self._call(method, params)
 
     # -- waiting and inspecting -----------------------------------------------------------------
 
