@@ -237,6 +237,12 @@ def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+def writable_inside(data_dir: str, mounts: set[str]) -> bool:
+    """The data dir lies strictly inside a writable volume: the bot creates it and makes it 0700 (bot/app.py),
+    which a non-root process cannot do to a mount point owned by root (tmpfs, emptyDir)."""
+    return any(Path(data_dir).is_relative_to(m) and Path(data_dir) != Path(m) for m in mounts)
+
+
 def deployment_env() -> dict[str, str]:
     """What the bot pods' Settings read: the ConfigMap, valid stand-ins for the Secret, the pod's env."""
     env = dict(k8s("ConfigMap")["data"])
@@ -415,8 +421,9 @@ def test_pods_run_as_the_image_user_with_a_read_only_root() -> None:
             assert context["allowPrivilegeEscalation"] is False, where
             assert context["capabilities"]["drop"] == ["ALL"], where
             mounts = {m["mountPath"] for m in box["volumeMounts"]}
-            # With a read-only root the process writes only to volumes: its data dir (HOME) and /tmp.
-            assert {"/tmp", dockerfile_env()["SUMMIT_DATA_DIR"]} <= mounts, where
+            # With a read-only root the process writes only to volumes: /tmp, HOME and the data dir in it.
+            assert {"/tmp", dockerfile_env()["HOME"]} <= mounts, where
+            assert writable_inside(dockerfile_env()["SUMMIT_DATA_DIR"], mounts), where
 
 
 def test_kubernetes_example_values_are_valid_settings_and_placeholders_are_marked() -> None:
@@ -630,7 +637,8 @@ def test_compose_replicas_share_the_api_budget_and_the_index_read_only() -> None
     out = services["index"]["command"][services["index"]["command"].index("--out") + 1]
     assert f"index:{out}" in services["index"]["volumes"] and out == index_dir
     assert services["bot"]["read_only"] is True
-    assert {"/tmp", dockerfile_env()["SUMMIT_DATA_DIR"]} <= set(services["bot"]["tmpfs"])
+    assert {"/tmp", dockerfile_env()["HOME"]} <= set(services["bot"]["tmpfs"])
+    assert writable_inside(dockerfile_env()["SUMMIT_DATA_DIR"], set(services["bot"]["tmpfs"]))
     lease = float(read_env_file(ENV_EXAMPLE).get("SUMMIT_UPDATE_LEASE", default("update_lease")))
     assert seconds(services["bot"]["stop_grace_period"]) > lease, "stop_grace_period must outlast the drain"
 
