@@ -21,15 +21,14 @@ from embeddings.store import IndexUnreadableError
 from .dialogue import Dialogue
 from .intents import IntentClassifier, IntentDataError
 from .settings import Settings
-from .throttle import KeyedLocks, RateLimiter
+from .throttle import ChatLocks, KeyedLocks, RateLimiter
 
 if TYPE_CHECKING:
     from telegram import Update
     from telegram.ext import ContextTypes
 
-    from .feedback import FeedbackStore
     from .gaps import GapStore
-    from .state import StateStore
+    from .stores import ChatState, Feedback
 
 SERVICES_KEY = "services"
 
@@ -45,11 +44,11 @@ class Services:
     settings: Settings
     retriever: Retriever  # swapped whole by /reload; handlers read it once per update
     intents: IntentClassifier
-    state: StateStore
-    feedback: FeedbackStore
+    state: ChatState  # SQLite (bot.state) or Redis (bot.state_redis)
+    feedback: Feedback  # SQLite (bot.feedback) or PostgreSQL (bot.feedback_postgres)
     gaps: GapStore
     limiter: RateLimiter
-    locks: KeyedLocks = field(default_factory=KeyedLocks)
+    locks: ChatLocks = field(default_factory=KeyedLocks)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def dialogue(self) -> Dialogue:

@@ -83,7 +83,7 @@ async def answer_question(
     if not question.strip():
         await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
         return
-    wait, tell = svc.limiter.hit(user.id if user else chat.id)
+    wait, tell = await svc.limiter.hit(user.id if user else chat.id)
     if wait:
         if tell:
             seconds = math.ceil(wait)

@@ -125,8 +125,9 @@ def test_ten_thousand_questions_from_a_thousand_chats_leave_bounded_state(tmp_da
     ).fetchone()
     assert turns <= settings.history_size
     assert not svc.locks._locks  # per-chat locks are dropped when unused
-    assert len(svc.limiter._hits) <= CHATS  # ≤ 10,000 keys, then pruned to active users
-    assert max(len(h) for h in svc.limiter._hits.values()) <= settings.rate_limit
+    events = svc.limiter.storage.events  # limits' MemoryStorage: one list of hit times per user
+    assert len(events) <= CHATS
+    assert max(len(e) for e in events.values()) <= settings.rate_limit
     assert len(application.chat_data) == 0 and len(application.user_data) == 0
     assert at_end - after_warm_up < RSS_GROWTH_CEILING_MIB, (after_warm_up, at_end)
     svc.state.close()
