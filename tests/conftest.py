@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import servers
 from fakes.embedder import FakeEmbedder
 
 from bot.settings import ENV_VARS
@@ -191,3 +192,42 @@ def e5_dialogue(e5_retriever, e5: Embedder):
     from bot.intents import IntentClassifier
 
     return Dialogue(e5_retriever, IntentClassifier.load(e5))
+
+
+# -- real Redis and PostgreSQL (tests/servers.py) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[servers.RedisServer]:
+    """A real redis-server for the session (``.url``, ``.stop()``, ``.start()``, ``.pid``); fails if not installed."""
+    try:
+        server = servers.start_redis()
+    except servers.ServerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    servers.dispose(server)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[servers.PostgresServer]:
+    """A real PostgreSQL cluster for the session (``.url``, ``.stop()``, ``.start()``, ``.pid``); fails if missing."""
+    try:
+        server = servers.start_postgres()
+    except servers.ServerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    servers.dispose(server)
+
+
+@pytest.fixture
+def redis_url(redis_server: servers.RedisServer) -> str:
+    """The URL of an empty Redis database of its own for this test (server restarted if a test left it stopped)."""
+    return redis_server.fresh_url()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: servers.PostgresServer) -> Iterator[str]:
+    """The URL of a new empty PostgreSQL database for this test, dropped afterwards."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
