@@ -326,6 +326,9 @@ class Retriever:
             owner[unit.passage].setdefault(unit.language, []).append(uid)
         self._cache: OrderedDict[tuple[str, str | None, str | None, int], Answer] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # Raised by every teach/forbid (with the cache cleared): an answer computed across one of
+        # them may predate the decision, and is returned but not cached.
+        self._cache_generation = 0
         # Question vectors by text: the intent step and retrieval read the same vector, and a
         # follow-up's context was usually embedded a turn ago.
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -423,12 +426,16 @@ class Retriever:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return replace(cached, question=question)
+            generation = self._cache_generation
         answer = self._answer(query, k=k, context=context, shown=shown, truncated=truncated, read=read)
         answer = replace(answer, question=question)
         with self._cache_lock:
-            self._cache[key] = answer
-            while len(self._cache) > self.config.cache_size:
-                self._cache.popitem(last=False)
+            # An editor's decision landed while this was computed (another thread, or another
+            # process's decision being followed): cached, it would outlive the decision.
+            if self._cache_generation == generation:
+                self._cache[key] = answer
+                while len(self._cache) > self.config.cache_size:
+                    self._cache.popitem(last=False)
         return answer
 
     # -- editors' decisions on knowledge gaps -------------------------------------------------
@@ -524,7 +531,9 @@ class Retriever:
             return len(new)
 
     def _clear_answers(self) -> None:
+        """Forget the cached answers; called after the lessons changed (their new state is published first)."""
         with self._cache_lock:
+            self._cache_generation += 1
             self._cache.clear()
 
     def _ruling(self, vector: np.ndarray) -> tuple[str, int | None] | None:

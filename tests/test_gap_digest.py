@@ -1,21 +1,27 @@
-"""The daily gap digest: scheduled on PTB's JobQueue, sent to ADMIN_IDS only when new gaps appeared."""
+"""The daily gap digest: scheduled on PTB's JobQueue, sent to ADMIN_IDS only when new gaps appeared,
+once even when several processes share the gap store (on SQLite and on a real PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from telegram.error import Forbidden
 
 from bot import app as bot_app
-from bot.gaps import GapStore
+from bot.gaps import GapStoreBase
 from bot.handlers import gap_digest
 from bot.services import SERVICES_KEY
 from bot.settings import Settings
 from embeddings.retriever import Retriever
 
 TOKEN = "123456789:AAE-fake_token_for_end_to_end_tests_0123"
+
+pytest_plugins = ["gap_stores"]  # open_store: SQLite and PostgreSQL
+OpenStore = Callable[..., GapStoreBase]
 
 
 class StubBot:
@@ -29,7 +35,14 @@ class StubBot:
         return object()
 
 
-def context(store: GapStore, admins: set[int], languages: dict[int, str]) -> SimpleNamespace:
+class BlockedBot(StubBot):
+    """No admin can be messaged (none opened the bot yet)."""
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> object:
+        raise Forbidden("Forbidden: bot can't initiate conversation with a user")
+
+
+def context(store: GapStoreBase, admins: set[int], languages: dict[int, str]) -> SimpleNamespace:
     svc = SimpleNamespace(
         settings=Settings(admin_ids=frozenset(admins)),
         state=SimpleNamespace(language=languages.get),
@@ -38,15 +51,15 @@ def context(store: GapStore, admins: set[int], languages: dict[int, str]) -> Sim
     return SimpleNamespace(bot_data={SERVICES_KEY: svc}, bot=StubBot(), application=SimpleNamespace(running=True))
 
 
-def record(store: GapStore, question: str, vector: list[float]) -> None:
+def record(store: GapStoreBase, question: str, vector: list[float]) -> None:
     v = np.array(vector, dtype=np.float32)
     store.record(
         1, question=question, language="en", kind="refused", candidates=[], reply="", vector=v / np.linalg.norm(v)
     )
 
 
-def test_the_digest_goes_to_every_admin_once_per_batch_of_new_gaps(tmp_path: Path) -> None:
-    store = GapStore(tmp_path / "gaps.sqlite3")
+def test_the_digest_goes_to_every_admin_once_per_batch_of_new_gaps(open_store: OpenStore) -> None:
+    store = open_store()
     ctx = context(store, {11, 22}, {22: "ar"})
     asyncio.run(gap_digest(ctx))
     assert ctx.bot.sent == []  # nothing new: no message
@@ -64,7 +77,36 @@ def test_the_digest_goes_to_every_admin_once_per_batch_of_new_gaps(tmp_path: Pat
     record(store, "Where is the third question?", [0, 0, 1])
     asyncio.run(gap_digest(ctx))
     assert len(ctx.bot.sent) == 2 and all(": 1." in text for _, text in ctx.bot.sent)
-    store.close()
+
+
+def test_several_processes_digest_jobs_send_one_message_per_admin(open_store: OpenStore) -> None:
+    """Every process runs the daily job at the same moment; the admins hear from one of them."""
+    processes = [context(open_store(), {11, 22}, {}) for _ in range(5)]
+    record(processes[0].bot_data["services"].gaps, "What did the Americans threaten?", [1, 0, 0])
+    record(processes[3].bot_data["services"].gaps, "What did Seoul say?", [0, 1, 0])
+
+    async def all_at_once() -> None:
+        await asyncio.gather(*(gap_digest(ctx) for ctx in processes))
+
+    asyncio.run(all_at_once())
+    senders = [ctx for ctx in processes if ctx.bot.sent]
+    assert len(senders) == 1
+    assert sorted(chat for chat, _ in senders[0].bot.sent) == [11, 22]
+    assert ": 2." in senders[0].bot.sent[0][1]
+    asyncio.run(all_at_once())
+    assert sum(len(ctx.bot.sent) for ctx in processes) == 2  # nothing new since: nobody sends again
+
+
+def test_a_digest_nobody_received_is_sent_again_next_time(open_store: OpenStore) -> None:
+    store = open_store()
+    record(store, "What did the Americans threaten?", [1, 0, 0])
+    blocked = context(store, {11}, {})
+    blocked.bot = BlockedBot()
+    asyncio.run(gap_digest(blocked))
+    assert store.digest_mark() == 0  # the claim was handed back
+    ctx = context(open_store(), {11}, {})  # another process, the next day
+    asyncio.run(gap_digest(ctx))
+    assert [chat for chat, _ in ctx.bot.sent] == [11]
 
 
 def test_the_application_schedules_the_digest_daily_when_there_are_admins(tmp_data: Path, fake_embedder) -> None:

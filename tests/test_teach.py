@@ -86,6 +86,25 @@ def test_a_later_decision_wins_only_when_closer(fake_retriever: Retriever) -> No
     assert fake_retriever.ask("Zorblax quuxified frobnitz wibble? Kim").hits[0].passage.paragraph == 3
 
 
+def test_an_answer_computed_while_a_decision_lands_is_not_cached(fake_retriever: Retriever) -> None:
+    """A decision applied in another thread (a button, or another process's decision being followed)
+    while a question is being answered: that answer may predate it and must not stay in the cache."""
+    fake_retriever = fake_retriever.with_config(RetrievalConfig(min_relevance=-1.0, min_relevance_ar=-1.0))
+    question = "Where did Kim and Putin meet?"
+    answer = fake_retriever._answer
+
+    def answer_then_decide(*args, **kwargs):
+        computed = answer(*args, **kwargs)  # with the lessons of before the decision
+        fake_retriever.forbid(question)  # lands before the answer reaches the cache
+        return computed
+
+    fake_retriever._answer = answer_then_decide  # type: ignore[method-assign]
+    assert fake_retriever.ask(question).answered
+    fake_retriever._answer = answer  # type: ignore[method-assign]
+    refused = fake_retriever.ask(question)
+    assert not refused.answered and refused.decided
+
+
 # -- the real model ------------------------------------------------------------------------------
 
 

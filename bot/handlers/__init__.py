@@ -11,7 +11,8 @@ nothing a user types can change the markup. Retrieval runs in a worker thread
 * ``commands`` — /start (and its deep links), /help, /summary, /about, /lang, unknown commands, non-text content
 * ``admin`` — /stats and /reload
 * ``articles`` — admins' documents and links added at once, /add, /articles, /remove; /summary's choice
-* ``gaps`` — knowledge gaps: recording, /gaps and its decision buttons, the daily digest
+* ``gaps`` — knowledge gaps: recording, /gaps and its decision buttons, the daily digest,
+  other processes' decisions followed
 * ``buttons`` — More, Original, runner-ups, votes and suggested questions
 * ``paragraphs`` — a paragraph opened by a deep link (/start <doc>-<paragraph>), ◀ ▶ to its neighbours
 * ``inline`` — inline queries
@@ -25,7 +26,7 @@ from .articles import add_command, articles_command, on_document, on_link, remov
 from .buttons import on_button
 from .commands import about, help_command, lang, start, summary_command, unknown_command, unsupported
 from .errors import on_error
-from .gaps import gap_digest, gaps_command
+from .gaps import follow_decisions, gap_digest, gaps_command
 from .inline import on_inline_query
 from .questions import ask_command, on_text
 
@@ -34,6 +35,7 @@ __all__ = [
     "add_command",
     "articles_command",
     "ask_command",
+    "follow_decisions",
     "gap_digest",
     "gaps_command",
     "help_command",

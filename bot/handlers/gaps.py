@@ -2,6 +2,10 @@
 
 Recording happens where replies are produced (``questions._respond``) and where votes land
 (``buttons``); what a gap is, how gaps group and what a decision does live in ``bot.gaps``.
+
+With several bot processes on one shared gap store (PostgreSQL), a decision button is pressed in
+one of them: :func:`follow_decisions` applies it in every other process a few seconds later, and
+:func:`gap_digest` claims the digest so that one process sends it.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from telegram.ext import ContextTypes
 from embeddings.retriever import Answer, Retriever
 
 from .. import delivery, keyboards
-from ..gaps import CANDIDATES, GapKind, Group, paragraph_of
+from ..gaps import CANDIDATES, Applied, GapKind, Group, apply_decisions, paragraph_of
 from ..keyboards import ANSWERS, NOT_IN_ARTICLE, Decide
 from ..messages import t
 from ..replies import to_html
 from ..services import Services, services
+from ..stores import StoreUnavailable
 from .common import admin_chat, chat_language
 from .sending import answer_query, send_text
 
@@ -32,6 +37,7 @@ SHOWN = 5  # groups listed per /gaps (most asked first); deciding them brings up
 LABEL_WORDS = 5  # words of a paragraph on its button
 WORDINGS_SHOWN = 3
 DIGEST_EXAMPLES = 3
+FOLLOW_INTERVAL = 5.0  # seconds between two looks for decisions made in other processes
 
 
 # -- recording (called in worker threads) -------------------------------------------------------
@@ -187,10 +193,18 @@ async def on_gap_button(update: Update, context: ContextTypes.DEFAULT_TYPE, acti
 
 
 async def gap_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: tell ADMIN_IDS when new gaps appeared since the last digest (nothing new, no message)."""
+    """Job: tell ADMIN_IDS when new gaps appeared since the last digest (nothing new, no message).
+
+    Every process sharing the gap store runs this job at the same time; each claims the digest
+    (compare-and-set of the mark it read) and only the one whose claim lands sends it.
+    """
     svc: Services = services(context)
-    new, newest = await asyncio.to_thread(svc.gaps.new_groups)
+    seen = await asyncio.to_thread(svc.gaps.digest_mark)
+    new, newest = await asyncio.to_thread(svc.gaps.new_groups, seen)
     if not new:
+        return
+    if not await asyncio.to_thread(svc.gaps.claim_digest, seen, newest):
+        log.info("the gap digest was sent by another process")
         return
     sent = False
     for admin in sorted(svc.settings.admin_ids):
@@ -201,5 +215,61 @@ async def gap_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
             sent = True
         except TelegramError as exc:  # an admin who never opened the bot cannot be messaged
             log.warning("could not send the gap digest to an admin: %s", exc)
-    if sent:
-        svc.gaps.mark_digest(newest)
+    if not sent:
+        # Nobody was told: hand the claim back, so the next digest (of any process) tries again.
+        await asyncio.to_thread(svc.gaps.claim_digest, newest, seen)
+
+
+# -- decisions made in other processes ------------------------------------------------------------
+
+
+class DecisionFollower:
+    """Brings this process's retriever up to date with the decisions of every process, one step at a time.
+
+    Keeps the marker of the last decision applied (:meth:`GapStoreBase.decisions_since`) and the
+    retriever it was applied to. A retriever it has not seen (/reload, an added article, a new
+    index version) gets every decision again: whoever built it applied the decisions of that
+    moment, and one committed since then lies behind the marker. Applying a decision twice does
+    nothing (the retriever knows what it was taught or forbidden), so own decisions, already
+    applied by the button, cost no embedding when they come back here.
+    """
+
+    def __init__(self) -> None:
+        self.marker = 0
+        self._retriever: Retriever | None = None  # the retriever the marker is true of
+
+    async def step(self, svc: Services) -> Applied:
+        """Apply the decisions made since the last step to ``svc.retriever`` (read now: it may have been replaced)."""
+        retriever = svc.retriever
+        since = self.marker if retriever is self._retriever else 0
+        decisions, marker = await asyncio.to_thread(svc.gaps.decisions_since, since)
+        applied = await asyncio.to_thread(apply_decisions, retriever, decisions) if decisions else Applied(0, 0)
+        # Only once applied: a failure above leaves the marker, and the next step tries again.
+        self.marker, self._retriever = marker, retriever
+        if applied.taught or applied.forbidden:
+            log.info("gap decisions followed: %d questions taught, %d refused", applied.taught, applied.forbidden)
+        return applied
+
+
+async def follow_decisions(svc: Services, interval: float = FOLLOW_INTERVAL) -> None:
+    """Apply other processes' gap decisions to ``svc.retriever`` every ``interval`` s, until cancelled.
+
+    A decision reaches this process within ``interval`` plus one embedding of its wordings. The
+    first step re-reads every decision (a no-op on a retriever that applied them at start-up).
+    A store that does not answer is logged once and tried again at the next step.
+    """
+    follower = DecisionFollower()
+    failing = False
+    while True:
+        try:
+            await follower.step(svc)
+            if failing:
+                log.info("following gap decisions again")
+            failing = False
+        except StoreUnavailable as exc:
+            if not failing:
+                log.warning("cannot follow gap decisions for now (trying every %.0f s): %s", interval, exc)
+            failing = True
+        except Exception:  # the loop must outlive any one bad step; the next one starts over
+            log.exception("following gap decisions failed; trying again in %.0f s", interval)
+        await asyncio.sleep(interval)
