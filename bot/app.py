@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import logging
 import os
@@ -25,13 +27,11 @@ from embeddings.embedders import BatchingEmbedder
 from embeddings.retriever import Retriever
 
 from . import handlers
-from .feedback import FeedbackStore
-from .gaps import GapStore
+from .gaps import GapStore, GapStoreBase
 from .intents import IntentClassifier
 from .services import SERVICES_KEY, Services, load_embedder, load_intents, open_retriever
 from .settings import Settings
-from .state import StateStore
-from .throttle import RateLimiter
+from .stores import open_stores
 
 log = logging.getLogger(__name__)
 
@@ -120,20 +120,39 @@ def file_url(base_url: str) -> str:
     return base_url
 
 
+FOLLOW_KEY = "follow decisions"
+FOLLOW_INTERVAL = 5.0  # seconds: an editor's decision in one process reaches the others this fast
+
+
 async def post_init(application: Application) -> None:
-    """Register the command list in both languages once the bot is connected."""
+    """Register the command list in both languages once the bot is connected; with a shared
+    gap store, start applying the editors' decisions made in other processes."""
     for language, commands in COMMANDS.items():
         bot_commands = [BotCommand(name, description) for name, description in commands]
         await application.bot.set_my_commands(bot_commands, language_code=None if language == "en" else language)
+    svc: Services = application.bot_data[SERVICES_KEY]
+    if svc.settings.database_url:
+        application.bot_data[FOLLOW_KEY] = asyncio.create_task(
+            handlers.follow_decisions(svc, interval=FOLLOW_INTERVAL), name=FOLLOW_KEY
+        )
     log.info("connected as @%s", application.bot.username)
+
+
+async def stop_following(application: Application) -> None:
+    """Cancel the decisions poller (before the stores close)."""
+    task: asyncio.Task[None] | None = application.bot_data.pop(FOLLOW_KEY, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def post_shutdown(application: Application) -> None:
     """Flush and close the databases after polling has stopped (SIGTERM, SIGINT or stop())."""
+    await stop_following(application)
     svc: Services | None = application.bot_data.get(SERVICES_KEY)
     if svc is not None:
-        svc.state.close()
-        svc.feedback.close()
+        await svc.stores.aclose()
         svc.gaps.close()
     log.info("stopped")
 
@@ -145,36 +164,55 @@ def prepare_data_dir(settings: Settings) -> None:
         settings.data_dir.chmod(0o700)
 
 
+def key_prefix(token: str) -> str:
+    """Namespace of this bot's keys in a shared Redis: its numeric id (public), never the token."""
+    return f"summit:{token.partition(':')[0]}:"
+
+
 def build_application(
-    settings: Settings, retriever: Retriever, *, intents: IntentClassifier | None = None
+    settings: Settings, retriever: Retriever, *, intents: IntentClassifier | None = None, webhook: bool = False
 ) -> Application:
-    """The whole bot: client settings, shared services, handlers and lifecycle hooks."""
+    """The whole bot: client settings, shared services, handlers and lifecycle hooks.
+
+    ``webhook``: built for ``summit-bot serve``, which hands it updates one request at a time
+    (no Updater; post_init and shutdown are the server's to call).
+    """
     token = settings.require_token()
     prepare_data_dir(settings)
+    builder = ApplicationBuilder()
+    if webhook:
+        builder = builder.updater(None)
     application = (
-        ApplicationBuilder()
-        .token(token)
+        builder.token(token)
         .base_url(settings.base_url)
         .base_file_url(file_url(settings.base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         # 429 flood control: wait the retry_after Telegram names, up to three times per call;
         # other transient failures are retried by bot.delivery.
-        .rate_limiter(AIORateLimiter(max_retries=3, overall_max_rate=settings.api_rate))
+        # Each of N processes takes an equal share of the bot-wide budget (SUMMIT_API_RATE / SUMMIT_PROCESSES);
+        # AIORateLimiter's per-chat (1/s) and per-group (20/min) pacing hold in every process.
+        .rate_limiter(AIORateLimiter(max_retries=3, overall_max_rate=settings.api_share))
         .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
-    gaps = GapStore(settings.gaps_db)
+    stores = open_stores(settings, prefix=key_prefix(token))
+    # Knowledge gaps live beside the votes: in PostgreSQL when processes share it, else SQLite.
+    gaps: GapStoreBase
+    if settings.database_url:
+        from .gaps_postgres import PostgresGapStore
+
+        gaps = PostgresGapStore(stores.pool, salt=settings.salt())
+    else:
+        gaps = GapStore(settings.gaps_db)
     gaps.apply(retriever)  # editors' earlier gap decisions, on top of the index as built
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         retriever=retriever,
         intents=intents or load_intents(settings, retriever.embedder),
-        state=StateStore(settings.state_file, history_size=settings.history_size),
-        feedback=FeedbackStore(settings.feedback_db),
+        stores=stores,
         gaps=gaps,
-        limiter=RateLimiter(settings.rate_limit),
     )
 
     messages = filters.UpdateType.MESSAGES  # new and edited messages; no channel posts

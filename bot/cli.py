@@ -1,4 +1,5 @@
-"""The ``summit-bot`` command line: index, ask, chat, eval, add, articles, remove, gaps, run, start.
+"""The ``summit-bot`` command line: index, ask, chat, eval, add, articles, remove, gaps, run, start,
+serve, webhook and settings.
 
 Thin by design: each command parses its flags, builds what it needs from
 :class:`~bot.settings.Settings` and calls into ``embeddings`` or ``bot``.
@@ -302,6 +303,58 @@ def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_chat(args, settings)
 
 
+SCALE_EXTRA = "summit-bot serve needs the server libraries: pip install -e '.[scale]' (or make setup)"
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the webhook server (one of N processes behind a load balancer)."""
+    try:
+        settings.require_token()
+        settings.require_webhook_secret()
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        from .server import serve
+    except ImportError as exc:
+        raise CommandError(f"{SCALE_EXTRA} ({exc.name} is missing)") from exc
+    return serve(settings, host=args.host, port=args.port)
+
+
+def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    """Set, delete or show the bot's webhook at Telegram."""
+    from .webhook import WebhookError, delete_webhook, set_webhook, webhook_info
+
+    try:
+        if args.action == "set":
+            info = set_webhook(settings, args.url)
+        elif args.action == "delete":
+            info = delete_webhook(settings)
+        else:
+            info = webhook_info(settings)
+    except (SettingsError, WebhookError) as exc:
+        raise CommandError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(info.to_json(), ensure_ascii=False))
+        return 0
+    print(f"url: {info.url or '(none: the bot long-polls with summit-bot run)'}")
+    print(f"pending updates: {info.pending_update_count}")
+    if info.max_connections is not None:
+        print(f"max connections: {info.max_connections}")
+    if info.allowed_updates:
+        print(f"allowed updates: {', '.join(info.allowed_updates)}")
+    print(f"last error: {info.last_error or 'none'}")
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    """Every environment variable, its default and what it does."""
+    from .settings import describe
+
+    for name, default, description in describe():
+        print(f"{name}={default}\n    {description}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="summit-bot", description="Questions and answers about the Kim–Putin summit article (Arabic/English)."
@@ -351,6 +404,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     start = sub.add_parser("start", help="the bot if TELEGRAM_BOT_TOKEN is set, else the terminal chat")
     start.set_defaults(func=cmd_start)
+
+    serve = sub.add_parser("serve", help="the bot as a webhook server (POST /telegram, /healthz, /readyz, /metrics)")
+    serve.add_argument("--host", help="address to listen on (default SUMMIT_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default SUMMIT_PORT, 8080)")
+    serve.set_defaults(func=cmd_serve)
+
+    webhook = sub.add_parser("webhook", help="point Telegram at the webhook servers (set URL), or back (delete)")
+    webhook_sub = webhook.add_subparsers(dest="action", required=True)
+    webhook_set = webhook_sub.add_parser("set", help="register URL (https://…/telegram) with the secret")
+    webhook_set.add_argument("url", metavar="URL")
+    webhook_sub.add_parser("delete", help="remove the webhook (pending updates are kept)")
+    webhook_sub.add_parser("info", help="Telegram's view: URL, pending updates, last error")
+    webhook.add_argument("--json", action="store_true", help="print JSON")
+    webhook.set_defaults(func=cmd_webhook)
+
+    sub.add_parser("settings", help="every environment variable, its default and meaning").set_defaults(
+        func=cmd_settings
+    )
     return parser
 
 
@@ -362,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"summit-bot: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.log_level if args.command in ("run", "start") else "WARNING")
+    configure_logging(settings.log_level if args.command in ("run", "start", "serve") else "WARNING")
     # Whatever the command, say when (and why) the index is being rebuilt: it takes a while.
     logging.getLogger("embeddings.store").setLevel(logging.INFO)
     try:

@@ -21,14 +21,14 @@ from embeddings.store import IndexUnreadableError
 from .dialogue import Dialogue
 from .intents import IntentClassifier, IntentDataError
 from .settings import Settings
-from .throttle import ChatLocks, KeyedLocks, RateLimiter
 
 if TYPE_CHECKING:
     from telegram import Update
     from telegram.ext import ContextTypes
 
-    from .gaps import GapStore
-    from .stores import ChatState, Feedback
+    from .gaps import GapStoreBase
+    from .stores import ChatState, Feedback, Stores
+    from .throttle import ChatLocks, RateLimiter
 
 SERVICES_KEY = "services"
 
@@ -42,14 +42,27 @@ class Services:
     """Everything handlers share; lives in ``application.bot_data``."""
 
     settings: Settings
-    retriever: Retriever  # swapped whole by /reload; handlers read it once per update
+    retriever: Retriever  # swapped whole by /reload and a new shipped index; handlers read it once per update
     intents: IntentClassifier
-    state: ChatState  # SQLite (bot.state) or Redis (bot.state_redis)
-    feedback: Feedback  # SQLite (bot.feedback) or PostgreSQL (bot.feedback_postgres)
-    gaps: GapStore
-    limiter: RateLimiter
-    locks: ChatLocks = field(default_factory=KeyedLocks)
+    stores: Stores  # SQLite and memory on a laptop; Redis and PostgreSQL when configured
+    gaps: GapStoreBase
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def state(self) -> ChatState:
+        return self.stores.state
+
+    @property
+    def feedback(self) -> Feedback:
+        return self.stores.feedback
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.stores.limiter
+
+    @property
+    def locks(self) -> ChatLocks:
+        return self.stores.locks
 
     def dialogue(self) -> Dialogue:
         """The conversation engine over the current retriever (cheap: built per update)."""

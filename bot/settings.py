@@ -244,6 +244,14 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
+    @field_validator("feedback_salt", mode="after")
+    @classmethod
+    def _salt(cls, value: str | None) -> str | None:
+        # A guessable salt lets anyone who sees the votes table test chat ids against it.
+        if value is not None and (len(value) < 16 or "REPLACE_ME" in value):
+            raise ValueError("must be a random secret of at least 16 characters (not the example's placeholder)")
+        return value
+
     @field_validator("redis_url", mode="after")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:

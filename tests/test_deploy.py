@@ -69,7 +69,7 @@ SECRET_VARS = {
 VALID_SECRETS = {
     "TELEGRAM_BOT_TOKEN": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw_",
     "SUMMIT_WEBHOOK_SECRET": "s3cret_-token",
-    "SUMMIT_FEEDBACK_SALT": "salt",
+    "SUMMIT_FEEDBACK_SALT": "a-random-salt-of-32-characters-x",
     "SUMMIT_REDIS_URL": "redis://localhost:6379/0",
     "SUMMIT_DATABASE_URL": "postgresql://summit:pw@localhost:5432/summit",
 }

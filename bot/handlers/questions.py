@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import time
 
 from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
@@ -11,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from embeddings.retriever import RetrievalError
 
-from .. import keyboards
+from .. import keyboards, metrics
 from ..dialogue import ANSWER_DEPTH, DialogueState, Reply
 from ..messages import t
 from ..services import Services, services
@@ -44,7 +46,9 @@ def _respond(svc: Services, chat_id: int, question: str) -> tuple[Reply, int | N
     Runs in a worker thread under the chat's lock: state is read and written around the reply.
     """
     state = DialogueState.loads(svc.state.previous(chat_id))
+    started = time.perf_counter()
     reply, after = svc.dialogue().respond(state, question, language=svc.state.language(chat_id), depth=ANSWER_DEPTH)
+    metrics.observe_reply(reply.kind, reply.reason, time.perf_counter() - started)
     svc.state.set_previous(chat_id, after.dumps())
     if reply.intent != "question" or reply.answer is None:
         return reply, None
@@ -89,16 +93,26 @@ async def answer_question(
             seconds = math.ceil(wait)
             await send_text(context, chat.id, t(chat_language(update, svc), "rate_limited", seconds=seconds))
         return
-    await typing(context, chat.id)
-    async with svc.locks.hold(chat.id):  # follow-ups must see the previous question's state
-        try:
+    # "typing…" costs an API call, half the budget when answers are fast: only for a slow answer.
+    slow = asyncio.create_task(_typing_after(context, chat.id, svc.settings.typing_after))
+    try:
+        async with svc.locks.hold(chat.id):  # follow-ups must see the previous question's state
             reply, turn = await asyncio.to_thread(_respond, svc, chat.id, question)
-        except RetrievalError:
-            await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
-            return
+    except RetrievalError:
+        await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
+        return
+    finally:
+        slow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await slow
     await send_segments(
         context, chat.id, reply.segments, markup=reply_markup(reply, turn), reply_to=reply_to, quote=quote
     )
+
+
+async def _typing_after(context: ContextTypes.DEFAULT_TYPE, chat_id: int, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    await typing(context, chat_id)
 
 
 def addressed_question(message: Message, bot_id: int, username: str) -> str | None:

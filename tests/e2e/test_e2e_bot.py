@@ -66,7 +66,6 @@ def test_english_question_gets_the_english_paragraph_bold_sentence_citation_and_
     assert re.search(r"¶\d+ · confidence: (high|medium)", reply.text)
     # Runner-up passages, when offered, come first; the answer's own buttons close the keyboard.
     assert labels(reply)[-4:] == ANSWER_BUTTONS_EN
-    assert any(c.params.get("action") == "typing" for c in tg.calls_to("sendChatAction"))
 
 
 def test_arabic_question_gets_an_arabic_reply_that_starts_with_arabic(tg: FakeTelegram) -> None:

@@ -7,11 +7,14 @@ its log, and start-up that waits until the bot has registered its commands.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,3 +132,41 @@ def start_bot(fake: FakeTelegram, data_dir: Path, workdir: Path, **extra: str) -
     if process.poll() is not None:
         raise AssertionError(f"the bot exited with {process.returncode}:\n{bot.log()[-3000:]}")
     return bot
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> dict:
+    """Poll ``url``/readyz until it answers 200; its JSON (index version, paragraphs)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            last = exc.read().decode("utf-8", "replace")
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.1)
+    raise AssertionError(f"{url} not ready after {timeout:.0f}s: {last}")
+
+
+def start_server(data_dir: Path, workdir: Path, *, fake: FakeTelegram, port: int, **extra: str) -> BotProcess:
+    """Start ``summit-bot serve`` on 127.0.0.1:``port`` and wait until /readyz says ready."""
+    log_path = workdir / f"serve-{port}-{len(list(workdir.glob(f'serve-{port}-*.log')))}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(SUMMIT_BOT), "serve", "--port", str(port)],
+            env=bot_env(fake, data_dir, **extra),
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = BotProcess(process, log_path)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process)
+    except AssertionError as exc:
+        server.kill()
+        raise AssertionError(f"{exc}\n{server.log()[-3000:]}") from None
+    return server
