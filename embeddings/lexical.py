@@ -69,7 +69,12 @@ class LexicalIndex:
         self._size = len(documents)
         self._bm25 = _bm25s().BM25()
         # bm25s rejects an empty vocabulary; a placeholder keeps every row addressable.
-        self._bm25.index([doc or ["\x00"] for doc in documents], show_progress=False)
+        rows = [doc or ["\x00"] for doc in documents]
+        # bm25s numbers words in set order, which string hashing changes from process to process;
+        # numbered here in sorted order, one corpus always saves to the same bytes (a shipped
+        # index's version is a hash of its files). The scores are the same either way.
+        vocabulary = {word: n for n, word in enumerate(sorted({word for row in rows for word in row}))}
+        self._bm25.index(([[vocabulary[word] for word in row] for row in rows], vocabulary), show_progress=False)
 
     def __len__(self) -> int:
         return self._size
