@@ -227,8 +227,12 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add an article from a file or URL: written into seeds/, embedded alone, indexed."""
     from embeddings.ingest import IngestError
 
-    from .articles import add_article, languages, read_source
+    from .articles import add_article, languages, read_source, refuse_if_shipped
 
+    try:
+        refuse_if_shipped(settings)  # before fetching anything
+    except IngestError as exc:
+        raise CommandError(str(exc)) from exc
     try:
         source = read_source(args.source)
         translation = read_source(args.translation) if args.translation else None
@@ -265,9 +269,10 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.corpus import CorpusError, load_corpus
     from embeddings.ingest import IngestError
 
-    from .articles import find_document, remove_article
+    from .articles import find_document, refuse_if_shipped, remove_article
 
     try:
+        refuse_if_shipped(settings)
         document = find_document(load_corpus(settings.seeds_dir), args.article)
         if document is None:
             raise IngestError(f"there is no article {args.article!r} (see summit-bot articles)")
