@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fakes.articles import LIBRARY
@@ -11,8 +13,10 @@ from fakes.shipped import EXTRA_DOC, publish, snapshot, write_article
 
 from bot import cli
 from bot.articles import Source, add_article, remove_article
+from bot.handlers.articles import add_command, on_document, on_link, remove_command
 from bot.intents import IntentClassifier
-from bot.services import ServiceError, load_intents, open_retriever
+from bot.messages import t
+from bot.services import SERVICES_KEY, ServiceError, load_intents, open_retriever
 from bot.settings import Settings
 from embeddings import artifact
 from embeddings.artifact import CURRENT_FILE, ArtifactError, open_artifact, read_current, set_current
@@ -235,3 +239,48 @@ def test_adding_or_removing_an_article_is_refused_when_a_shipped_index_is_served
     err = capsys.readouterr().err
     assert err.count("this deployment serves a shipped index") == 2
     assert snapshot(seeds_copy) == seeds_before
+
+
+class StubBot:
+    """Records what the handlers send; downloading a file fails the test."""
+
+    username = "summit_test_bot"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> object:
+        self.sent.append((chat_id, text))
+        return SimpleNamespace(message_id=len(self.sent))
+
+    async def send_chat_action(self, *_: object, **__: object) -> bool:
+        return True
+
+    async def get_file(self, *_: object, **__: object) -> object:
+        raise AssertionError("a shipped index must refuse an upload before downloading it")
+
+
+def test_admin_uploads_links_and_removals_are_refused_with_a_shipped_index(
+    shipped: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SUMMIT_INDEX_DIR", str(shipped))
+    svc = SimpleNamespace(
+        settings=Settings.from_env(), is_admin=lambda update: True, state=SimpleNamespace(language=lambda chat: None)
+    )
+    bot = StubBot()
+    document = SimpleNamespace(document=SimpleNamespace(file_name="article.txt", file_size=100, file_id="f1"))
+    link = SimpleNamespace(text="https://example.com/news/article")
+    calls = [(add_command, ["https://example.com/a"], None), (remove_command, ["1"], None), (on_document, [], document)]
+    calls.append((on_link, [], link))
+    for handler, args, message in calls:
+        update = SimpleNamespace(
+            effective_chat=SimpleNamespace(id=7, type="private"),
+            effective_user=SimpleNamespace(id=7, language_code="en"),
+            effective_message=message,
+        )
+        context = SimpleNamespace(
+            bot_data={SERVICES_KEY: svc}, bot=bot, args=args, application=SimpleNamespace(running=True)
+        )
+        asyncio.run(handler(update, context))
+    assert [text for _, text in bot.sent] == [t("en", "shipped_read_only")] * len(calls)
+    assert "summit-bot index --out DIR" in bot.sent[0][1]
