@@ -289,8 +289,12 @@ def write_artifact(
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+    previous = _current_or_none(root)
     set_current(root, version)
-    pruned = prune(root, keep) if keep is not None else ()
+    # The version served until now stays: servers read it until their next poll, and on a shared
+    # network volume a folder deleted under another machine's memory map can crash that process.
+    protected = (previous,) if previous is not None else ()
+    pruned = prune(root, keep, protect=protected) if keep is not None else ()
     return Published(version, target, created, tuple(pruned))
 
 
@@ -330,17 +334,26 @@ def versions(root: Path) -> list[ArtifactManifest]:
     return sorted(found, key=lambda m: m.created, reverse=True)
 
 
-def prune(root: Path, keep: int) -> list[str]:
-    """Delete all but the ``keep`` newest versions (never the current one) and dead build folders.
+def _current_or_none(root: Path) -> str | None:
+    try:
+        return read_current(root)
+    except ArtifactError:
+        return None
 
-    A server may still be answering from a version just replaced; on Linux its open and mapped
-    files stay readable after deletion, so pruning right after a switch is safe.
+
+def prune(root: Path, keep: int, *, protect: tuple[str, ...] = ()) -> list[str]:
+    """Delete all but the ``keep`` newest versions and dead build folders; never the current
+    version (it counts towards ``keep``) nor those in ``protect`` (they do not count).
+
+    On a local disk a process keeps reading the files of a deleted version it has open or
+    mapped; on a network volume shared by several machines it may not, so only prune versions
+    no server can still be serving.
     """
-    current = read_current(root) if (root / CURRENT_FILE).exists() else None
+    current = _current_or_none(root)
     others = keep - 1 if current is not None else keep  # the current version counts towards keep
     removed = []
     for manifest in versions(root):
-        if manifest.version == current:
+        if manifest.version == current or manifest.version in protect:
             continue
         if others > 0:
             others -= 1
