@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from embeddings.answer_cache import AnswerCache
 from embeddings.artifact import read_current
 from embeddings.embedders import Embedder
 from embeddings.retriever import Retriever
@@ -70,18 +71,20 @@ class IndexWatcher:
         version: str | None,
         prepare: Callable[[Retriever], object] | None = None,
         lock: asyncio.Lock | None = None,
+        answers: AnswerCache | None = None,
     ) -> IndexWatcher:
         """A watcher of ``settings.shipped_index`` polling every ``settings.index_poll`` seconds.
 
         Each version is opened with :func:`bot.services.open_retriever` over ``embedder`` (the model
         already loaded), then ``prepare`` runs on it before the swap (e.g. ``GapStore.apply``: the
-        editors' decisions must hold in the new version too).
+        editors' decisions must hold in the new version too). ``answers`` is the answer cache each
+        version's retriever uses (one shared by every process; keys carry the version).
         """
         if settings.shipped_index is None:
             raise ValueError("an index watcher needs a shipped index (SUMMIT_INDEX_DIR)")
 
         def load(wanted: str) -> Retriever:
-            retriever = open_retriever(settings, embedder=embedder, version=wanted)
+            retriever = open_retriever(settings, embedder=embedder, version=wanted, answers=answers)
             if prepare is not None:
                 prepare(retriever)
             return retriever

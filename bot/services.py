@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from embeddings import embedders
+from embeddings.answer_cache import AnswerCache
 from embeddings.artifact import ArtifactError, read_current
 from embeddings.corpus import CorpusError
 from embeddings.embedders import Embedder, EmbedderError
@@ -87,8 +88,12 @@ def open_retriever(
     progress: bool = False,
     embedder: Embedder | None = None,
     version: str | None = None,
+    answers: AnswerCache | None = None,
 ) -> Retriever:
     """Load corpus and embedder (or reuse ``embedder``), and load or build the index.
+
+    ``answers`` is where the retriever keeps its answers (a cache shared by every process);
+    by default, its own memory.
 
     With a shipped index (``settings.shipped_index``), its ``version`` (default: the one its
     ``CURRENT`` names) is loaded instead, read-only; ``rebuild`` and ``repair`` do not apply
@@ -98,7 +103,7 @@ def open_retriever(
         if embedder is None:
             embedder = load_embedder(settings)
         if settings.shipped_index is not None:
-            return Retriever.open_shipped(settings.shipped_index, embedder=embedder, version=version)
+            return Retriever.open_shipped(settings.shipped_index, embedder=embedder, version=version, answers=answers)
         if version is not None:
             raise ServiceError("an index version can only be chosen for a shipped index (SUMMIT_INDEX_DIR)")
         return Retriever.open(
@@ -107,6 +112,7 @@ def open_retriever(
             embedder=embedder,
             rebuild=rebuild,
             repair=repair,
+            answers=answers,
         )
     except (CorpusError, EmbedderError, IndexUnreadableError, ArtifactError) as exc:
         raise ServiceError(str(exc)) from exc

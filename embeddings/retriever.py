@@ -370,11 +370,13 @@ class Retriever:
         config: RetrievalConfig | None = None,
         rebuild: bool = False,
         repair: bool = False,
+        answers: AnswerCache | None = None,
     ) -> Retriever:
-        """Load the corpus, load or (re)build its index, and return a ready retriever."""
+        """Load the corpus, load or (re)build its index, and return a ready retriever (keeping its
+        answers in ``answers``, by default its own memory)."""
         corpus = load_corpus(seeds_dir)
         index = open_index(corpus, embedder, index_dir, rebuild=rebuild, repair=repair)
-        return cls(corpus=corpus, embedder=embedder, index=index, config=config or RetrievalConfig())
+        return cls(corpus=corpus, embedder=embedder, index=index, config=config or RetrievalConfig(), answers=answers)
 
     @classmethod
     def open_shipped(

@@ -22,6 +22,7 @@ from bot.messages import t
 from bot.services import SERVICES_KEY, open_retriever
 from bot.settings import Settings
 from bot.state import StateStore, StoredHit
+from embeddings.answer_cache import MemoryAnswerCache
 from embeddings.artifact import set_current
 from embeddings.retriever import Retriever
 
@@ -61,16 +62,17 @@ def versions(fake_embedder, seeds_copy: Path, tmp_path: Path, monkeypatch: pytes
     return Versions(root=root, with_library=with_library, edited=edited, without=without)
 
 
-def watched(versions: Versions) -> tuple[SimpleNamespace, IndexWatcher]:
+def watched(versions: Versions, answers: MemoryAnswerCache | None = None) -> tuple[SimpleNamespace, IndexWatcher]:
     """The services' stand-in serving the first version, and a watcher that swaps into it."""
     settings = Settings.from_env()
-    services = SimpleNamespace(retriever=open_retriever(settings))
+    services = SimpleNamespace(retriever=open_retriever(settings, answers=answers))
     assert services.retriever.version == versions.with_library
     watcher = IndexWatcher.for_settings(
         settings,
         services.retriever.embedder,
         lambda retriever: setattr(services, "retriever", retriever),  # what the webhook server passes
         version=services.retriever.version,
+        answers=answers,
     )
     return services, watcher
 
@@ -159,7 +161,8 @@ def test_an_unreadable_current_keeps_the_version_served(versions: Versions) -> N
 
 
 def test_the_watcher_polls_on_its_own_until_stopped(versions: Versions) -> None:
-    services, watcher = watched(versions)
+    shared = MemoryAnswerCache(16)  # stands for a cache every process shares: each version uses it
+    services, watcher = watched(versions, shared)
 
     async def run() -> None:
         watcher.start()
@@ -170,7 +173,7 @@ def test_the_watcher_polls_on_its_own_until_stopped(versions: Versions) -> None:
         await watcher.stop()
 
     asyncio.run(run())
-    assert services.retriever.version == versions.without
+    assert services.retriever.version == versions.without and services.retriever.answers is shared
     assert EXTRA_DOC not in {d.id for d in services.retriever.corpus.documents}
 
 
