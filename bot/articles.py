@@ -7,6 +7,10 @@ caller swaps the new retriever in (the bot does so under its reload lock). If an
 after the files were written, they are taken out again: the corpus and the index being served
 stay as they were. :func:`remove_article` is the reverse, with the files kept aside until the
 retriever without them is ready.
+
+Both refuse (:func:`refuse_if_shipped`) when the bot serves a shipped index (``SUMMIT_INDEX_DIR``):
+that index is read-only and rebuilt where it is built, so an article written here would be
+served by nothing and lost at the next version.
 """
 
 from __future__ import annotations
@@ -24,6 +28,17 @@ from embeddings.retriever import Retriever
 
 from .services import ServiceError, open_retriever
 from .settings import Settings
+
+SHIPPED_READ_ONLY = (
+    "this deployment serves a shipped index (SUMMIT_INDEX_DIR), which is read-only; add or remove articles "
+    "in seeds/ where the index is built and publish it with `summit-bot index --out DIR`"
+)
+
+
+def refuse_if_shipped(settings: Settings) -> None:
+    """:class:`IngestError` when articles cannot be added or removed here (a shipped index is served)."""
+    if settings.shipped_index is not None:
+        raise IngestError(SHIPPED_READ_ONLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +97,7 @@ def add_article(
     embedder: Embedder | None = None,
 ) -> Added:
     """Extract, write into seeds/, and open a retriever that serves the new article too."""
+    refuse_if_shipped(settings)
     started = time.perf_counter()
     date = _check_date(date)
     article = ingest.extract(source.data, source.kind, url=source.url)
@@ -121,6 +137,7 @@ def find_document(corpus: Corpus, key: str) -> Document | None:
 
 def remove_article(settings: Settings, doc_id: str, *, embedder: Embedder | None = None) -> Retriever:
     """Take one article out of seeds/ and return a retriever without it; on failure it stays."""
+    refuse_if_shipped(settings)
     files = ingest.article_files(settings.seeds_dir, doc_id)
     if not files:
         raise IngestError(f"there is no article {doc_id!r}")

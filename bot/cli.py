@@ -52,11 +52,13 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    """Build or refresh the index of seeds/."""
+    """Build or refresh the index of seeds/; with ``--out DIR``, also publish it there as a shipped index."""
     from embeddings.corpus import CorpusError, load_corpus
     from embeddings.embedders import EmbedderError, create_embedder
     from embeddings.store import IndexUnreadableError, open_index
 
+    if args.keep is not None and args.out is None:
+        raise CommandError("--keep applies to a shipped index: use it with --out DIR")
     try:
         corpus = load_corpus(settings.seeds_dir)
         embedder = create_embedder(settings.embedder, model=settings.model)
@@ -68,7 +70,40 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         f"index ready: {len(corpus.documents)} article(s), {m.passages} paragraphs, {m.count} vectors "
         f"({m.index_kind}, {m.backend} {m.model_id}, dim {m.dim}) in {settings.index_dir}"
     )
+    if args.out is not None:
+        _publish(Path(args.out), args.keep, settings, corpus, embedder, loaded)
     return 0
+
+
+def _publish(out: Path, keep: int | None, settings: Settings, corpus, embedder, loaded) -> None:
+    """Write the index just built (its vectors are not embedded again) into ``out`` as a new version."""
+    from embeddings.artifact import ArtifactError, write_artifact
+    from embeddings.retriever import Retriever
+
+    from .intents import IntentClassifier, IntentDataError
+
+    try:
+        # Built exactly as a server would build them from seeds/: the BM25 models and the speller.
+        retriever = Retriever(corpus=corpus, embedder=embedder, index=loaded)
+        intents = IntentClassifier.load(embedder, cache_dir=settings.index_dir)
+        assert retriever.speller is not None  # built in __post_init__
+        published = write_artifact(
+            out,
+            corpus=corpus,
+            embedder=embedder,
+            index=loaded,
+            lexical=retriever.lexical,
+            expanded=retriever.expanded,
+            speller=retriever.speller,
+            extras={IntentClassifier.cache_name(embedder): intents.vectors},
+            keep=keep,
+        )
+    except (ArtifactError, IntentDataError, OSError) as exc:
+        raise CommandError(f"cannot publish the index into {out}: {exc}") from exc
+    state = "new" if published.created else "unchanged: identical to the version already there"
+    print(f"version {published.version}: {published.path} ({state}); {out / 'CURRENT'} -> {published.version}")
+    if published.pruned:
+        print(f"pruned {len(published.pruned)} older version(s): {', '.join(published.pruned)}")
 
 
 # -- ask --------------------------------------------------------------------------------------
@@ -193,8 +228,12 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add an article from a file or URL: written into seeds/, embedded alone, indexed."""
     from embeddings.ingest import IngestError
 
-    from .articles import add_article, languages, read_source
+    from .articles import add_article, languages, read_source, refuse_if_shipped
 
+    try:
+        refuse_if_shipped(settings)  # before fetching anything
+    except IngestError as exc:
+        raise CommandError(str(exc)) from exc
     try:
         source = read_source(args.source)
         translation = read_source(args.translation) if args.translation else None
@@ -231,9 +270,10 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.corpus import CorpusError, load_corpus
     from embeddings.ingest import IngestError
 
-    from .articles import find_document, remove_article
+    from .articles import find_document, refuse_if_shipped, remove_article
 
     try:
+        refuse_if_shipped(settings)
         document = find_document(load_corpus(settings.seeds_dir), args.article)
         if document is None:
             raise IngestError(f"there is no article {args.article!r} (see summit-bot articles)")
@@ -355,6 +395,12 @@ def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="summit-bot", description="Questions and answers about the Kim–Putin summit article (Arabic/English)."
@@ -362,6 +408,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     index = sub.add_parser("index", help="build or refresh the index of seeds/")
     index.add_argument("--rebuild", action="store_true", help="rebuild even when the index is up to date")
+    index.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also publish it as a shipped index: DIR/<version>/, then DIR/CURRENT names that version",
+    )
+    index.add_argument(
+        "--keep",
+        type=_at_least_one,
+        metavar="N",
+        help="with --out: keep N versions (the current one and the newest others)",
+    )
     index.set_defaults(func=cmd_index)
 
     ask = sub.add_parser("ask", help="answer a question (or one per line from stdin)")

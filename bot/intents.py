@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ import numpy as np
 from embeddings.datafile import read_json_object
 from embeddings.embedders import Embedder
 from embeddings.normalize import normalise
+
+log = logging.getLogger(__name__)
 
 Intent = Literal["question", "greeting", "thanks", "goodbye", "help", "summary"]
 INTENTS_FILE = Path(__file__).parent / "data" / "intents.json"
@@ -120,24 +123,49 @@ class IntentClassifier:
         self.vectors = example_vectors
         self.owner = np.array([n for n, spec in enumerate(specs) for _ in spec.examples], dtype=np.int64)
 
-    @classmethod
-    def load(cls, embedder: Embedder, *, cache_dir: Path | None = None, path: Path = INTENTS_FILE) -> IntentClassifier:
-        """Embed the example phrases (or read them from ``cache_dir``, keyed by data and model)."""
-        specs, vocatives = load_data(path)
+    @staticmethod
+    def cache_name(embedder: Embedder, path: Path = INTENTS_FILE) -> str:
+        """The file name of the example vectors for this data and model (``intents-<key>.npy``)."""
+        specs, _ = load_data(path)
         examples = [e for spec in specs for e in spec.examples]
         key = hashlib.sha256(
             json.dumps([embedder.backend, embedder.model_id, examples], ensure_ascii=False).encode()
         ).hexdigest()[:16]
-        cached = cache_dir / f"intents-{key}.npy" if cache_dir is not None else None
+        return f"intents-{key}.npy"
+
+    @classmethod
+    def load(
+        cls,
+        embedder: Embedder,
+        *,
+        cache_dir: Path | None = None,
+        path: Path = INTENTS_FILE,
+        write_cache: bool = True,
+    ) -> IntentClassifier:
+        """Embed the example phrases (or read them from ``cache_dir``, keyed by data and model).
+
+        ``write_cache=False`` never writes into ``cache_dir`` (a shipped index is read-only): when
+        it lacks the vectors, the examples are embedded in memory, with a warning.
+        """
+        specs, vocatives = load_data(path)
+        examples = [e for spec in specs for e in spec.examples]
+        cached = cache_dir / cls.cache_name(embedder, path) if cache_dir is not None else None
         if cached is not None and cached.exists():
             try:
-                vectors = np.load(cached)
+                vectors = np.load(cached, allow_pickle=False)
                 if vectors.shape == (len(examples), embedder.dim):
                     return cls(specs, vectors, vocatives)
             except (OSError, ValueError):
                 pass  # rebuilt just below
+        if cached is not None and not write_cache:
+            log.warning(
+                "%s has no intent vectors for this intents data (%s); embedding %d example phrases in memory",
+                cache_dir,
+                cached.name,
+                len(examples),
+            )
         vectors = embedder.embed_queries(examples).astype(np.float32)
-        if cached is not None:
+        if cached is not None and write_cache:
             try:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 tmp = cached.with_suffix(".tmp.npy")

@@ -35,6 +35,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rate_limited": "You are asking faster than I can answer. Please wait {seconds} seconds.",
         "vote_thanks": "Thanks for the feedback!",
         "stale": "This button has expired. Please ask the question again.",
+        "stale_version": "That answer came from an older version of the article. Please ask again.",
         "not_admin": "Sorry, that command is only for the bot's administrators.",
         "error": "Sorry, something went wrong on my side. Please try again.",
         "unknown_command": "I don't know that command. Send /help to see what I can do.",
@@ -84,6 +85,10 @@ TEXT: dict[str, dict[str, str]] = {
             "Answering from it now ({seconds:.1f} s). Try: {example}"
         ),
         "article_failed": "Could not add the article: {reason}. Nothing was changed.",
+        "shipped_read_only": (
+            "This deployment serves a shipped index, which is read-only: add or remove articles in seeds/ "
+            "where the index is built, then publish it with summit-bot index --out DIR."
+        ),
         "articles_header": "Articles I answer from ({count}):",
         "article_removed": "Removed: {title}. {count} articles left.",
         "remove_failed": "Could not remove it: {reason}. Nothing was changed.",
@@ -122,6 +127,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rate_limited": "أنت تسأل أسرع مما أستطيع الإجابة. انتظر {seconds} ثانية من فضلك.",
         "vote_thanks": "شكرا على رأيك!",
         "stale": "انتهت صلاحية هذا الزر. من فضلك أعد طرح السؤال.",
+        "stale_version": "جاءت تلك الإجابة من نسخة أقدم من المقال. من فضلك اطرح سؤالك مرة أخرى.",
         "not_admin": "عذرا، هذا الأمر مخصص لمشرفي البوت فقط.",
         "error": "عذرا، حدث خطأ من جهتي. حاول مرة أخرى من فضلك.",
         "unknown_command": "لا أعرف هذا الأمر. أرسل /help لمعرفة ما يمكنني فعله.",
@@ -171,6 +177,10 @@ TEXT: dict[str, dict[str, str]] = {
             "أجيب منه الآن ({seconds:.1f} ث). جرّب: {example}"
         ),
         "article_failed": "تعذّرت إضافة المقال: {reason}. لم يتغير شيء.",
+        "shipped_read_only": (
+            "هذا البوت يخدم فهرسا منشورا للقراءة فقط: أضف المقالات أو احذفها في seeds/ حيث يُبنى الفهرس، "
+            "ثم انشره بالأمر summit-bot index --out DIR."
+        ),
         "articles_header": "المقالات التي أجيب منها ({count}):",
         "article_removed": "حُذف: {title}. بقي {count} مقالات.",
         "remove_failed": "تعذّر الحذف: {reason}. لم يتغير شيء.",

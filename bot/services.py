@@ -2,6 +2,9 @@
 
 ``open_retriever`` and ``load_embedder`` serve the bot's start-up, ``/reload`` and the
 ``summit-bot`` commands alike; they fail with :class:`ServiceError`, one line for the user.
+With ``SUMMIT_INDEX_DIR`` set (``settings.shipped_index``) the retriever and the intent
+vectors come from the shipped index there, read-only: seeds/ is never read and no passage
+is embedded (docs/operations.md, "A shipped index").
 The Telegram types are imported for annotations only, so ``summit-bot ask`` does not load
 the Telegram client just to build a retriever.
 """
@@ -13,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from embeddings import embedders
+from embeddings.answer_cache import AnswerCache
+from embeddings.artifact import ArtifactError, read_current
 from embeddings.corpus import CorpusError
 from embeddings.embedders import Embedder, EmbedderError
 from embeddings.retriever import Retriever
@@ -94,27 +99,48 @@ def open_retriever(
     repair: bool = False,
     progress: bool = False,
     embedder: Embedder | None = None,
+    version: str | None = None,
+    answers: AnswerCache | None = None,
 ) -> Retriever:
-    """Load corpus and embedder (or reuse ``embedder``), and load or build the index."""
+    """Load corpus and embedder (or reuse ``embedder``), and load or build the index.
+
+    ``answers`` is where the retriever keeps its answers (a cache shared by every process);
+    by default, its own memory.
+
+    With a shipped index (``settings.shipped_index``), its ``version`` (default: the one its
+    ``CURRENT`` names) is loaded instead, read-only; ``rebuild`` and ``repair`` do not apply
+    (it is rebuilt where it is built), and one built for another embedder is refused.
+    """
     try:
         if embedder is None:
             embedder = load_embedder(settings)
+        if settings.shipped_index is not None:
+            return Retriever.open_shipped(settings.shipped_index, embedder=embedder, version=version, answers=answers)
+        if version is not None:
+            raise ServiceError("an index version can only be chosen for a shipped index (SUMMIT_INDEX_DIR)")
         return Retriever.open(
             seeds_dir=settings.seeds_dir,
             index_dir=settings.index_dir,
             embedder=embedder,
             rebuild=rebuild,
             repair=repair,
+            answers=answers,
         )
-    except (CorpusError, EmbedderError, IndexUnreadableError) as exc:
+    except (CorpusError, EmbedderError, IndexUnreadableError, ArtifactError) as exc:
         raise ServiceError(str(exc)) from exc
 
 
-def load_intents(settings: Settings, embedder: Embedder) -> IntentClassifier:
-    """The intent classifier; its example vectors are cached beside the index."""
+def load_intents(settings: Settings, embedder: Embedder, *, version: str | None = None) -> IntentClassifier:
+    """The intent classifier; its example vectors are cached beside the index.
+
+    A shipped index carries them (in ``version``, by default the current one) and is only read.
+    """
     try:
+        if settings.shipped_index is not None:
+            folder = settings.shipped_index / (version or read_current(settings.shipped_index))
+            return IntentClassifier.load(embedder, cache_dir=folder, write_cache=False)
         return IntentClassifier.load(embedder, cache_dir=settings.index_dir)
-    except IntentDataError as exc:
+    except (IntentDataError, ArtifactError) as exc:
         raise ServiceError(str(exc)) from exc
 
 
@@ -122,7 +148,8 @@ def open_dialogue(settings: Settings, *, repair: bool = False, embedder: Embedde
     """The retriever and intent classifier together: what ``ask`` and ``chat`` talk to."""
     retriever = open_retriever(settings, repair=repair, embedder=embedder)
     apply_gap_decisions(settings, retriever)
-    return Dialogue(retriever, load_intents(settings, retriever.embedder))
+    shipped = retriever.version if settings.shipped_index is not None else None  # the version just loaded
+    return Dialogue(retriever, load_intents(settings, retriever.embedder, version=shipped))
 
 
 def apply_gap_decisions(settings: Settings, retriever: Retriever) -> None:

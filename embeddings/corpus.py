@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .language import detect_language
 
@@ -321,6 +322,98 @@ def load_corpus(seeds_dir: Path) -> Corpus:
             if file is not None and file.exists():
                 digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
     return Corpus(documents=tuple(documents), passages=tuple(passages), hash=digest.hexdigest()[:16])
+
+
+# -- snapshot (a shipped index carries its corpus, so serving never reads seeds/) -----------------
+
+SNAPSHOT_FORMAT = 1
+
+
+def corpus_to_json(corpus: Corpus) -> dict[str, Any]:
+    """Everything retrieval and the replies read of a corpus: articles (titles, source, date, example
+    questions, editors' summaries) and passages (text, sentences, translation, editors' questions).
+
+    File paths are kept as names only: they say where an article came from, nothing reads them.
+    """
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "hash": corpus.hash,
+        "documents": [
+            {
+                "id": d.id,
+                "language": d.language,
+                "titles": d.titles,
+                "source": d.source,
+                "file": d.path.name,
+                "translation_file": d.translation_path.name if d.translation_path else None,
+                "paragraphs": d.paragraph_count,
+                "examples": {lang: list(qs) for lang, qs in d.examples.items()},
+                "summary": {lang: [[text, n] for text, n in points] for lang, points in d.summary.items()},
+                "date": d.date,
+            }
+            for d in corpus.documents
+        ],
+        "passages": [
+            {
+                "id": p.id,
+                "doc": p.doc,
+                "paragraph": p.paragraph,
+                "language": p.language,
+                "text": p.text,
+                "sentences": list(p.sentences),
+                "translation": p.translation,
+                "translation_language": p.translation_language,
+                "translation_sentences": list(p.translation_sentences),
+                "questions": [[lang, q] for lang, q in p.questions],
+            }
+            for p in corpus.passages
+        ],
+    }
+
+
+def corpus_from_json(data: dict[str, Any]) -> Corpus:
+    """The corpus :func:`corpus_to_json` described; :class:`CorpusError` when it is not one."""
+    try:
+        if data.get("format") != SNAPSHOT_FORMAT:
+            raise CorpusError(f"corpus snapshot format {data.get('format')!r}, expected {SNAPSHOT_FORMAT}")
+        documents = tuple(
+            Document(
+                id=str(d["id"]),
+                language=str(d["language"]),
+                titles={str(k): str(v) for k, v in d["titles"].items()},
+                source=str(d["source"]),
+                path=Path(d["file"]),
+                translation_path=Path(d["translation_file"]) if d["translation_file"] else None,
+                paragraph_count=int(d["paragraphs"]),
+                examples={str(lang): tuple(str(q) for q in qs) for lang, qs in d["examples"].items()},
+                summary={
+                    str(lang): tuple((str(text), int(n)) for text, n in points) for lang, points in d["summary"].items()
+                },
+                date=str(d["date"]) if d["date"] else None,
+            )
+            for d in data["documents"]
+        )
+        passages = tuple(
+            Passage(
+                id=str(p["id"]),
+                doc=str(p["doc"]),
+                paragraph=int(p["paragraph"]),
+                language=str(p["language"]),
+                text=str(p["text"]),
+                sentences=tuple(str(s) for s in p["sentences"]),
+                translation=str(p["translation"]) if p["translation"] is not None else None,
+                translation_language=str(p["translation_language"]) if p["translation_language"] else None,
+                translation_sentences=tuple(str(s) for s in p["translation_sentences"]),
+                questions=tuple((str(lang), str(q)) for lang, q in p["questions"]),
+            )
+            for p in data["passages"]
+        )
+        corpus_hash = str(data["hash"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CorpusError(f"not a corpus snapshot: {exc!r}") from exc
+    if not documents or not passages:
+        raise CorpusError("the corpus snapshot holds no articles")
+    return Corpus(documents=documents, passages=passages, hash=corpus_hash)
 
 
 _EXAMPLE_TEMPLATES = {"en": "What does the article say about {title}?", "ar": "ماذا يقول المقال عن {title}؟"}

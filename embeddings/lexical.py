@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,19 +50,51 @@ def terms(text: str) -> list[str]:
     return [_light_stem(t) for t in tokens(text) if t not in STOPWORDS]
 
 
+def _bm25s() -> Any:
+    import bm25s  # imported here so commands that never search do not pay for it
+
+    # bm25s forces its logger to DEBUG on import, which floods our logs.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+class LexicalIndexError(Exception):
+    """A saved BM25 index cannot be read."""
+
+
 class LexicalIndex:
     """BM25 (via ``bm25s``) over one language view of every passage."""
 
     def __init__(self, documents: Sequence[list[str]]) -> None:
-        import bm25s  # imported here so commands that never search do not pay for it
-
-        # bm25s forces its logger to DEBUG on import, which floods our logs.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-
         self._size = len(documents)
-        self._bm25 = bm25s.BM25()
+        self._bm25 = _bm25s().BM25()
         # bm25s rejects an empty vocabulary; a placeholder keeps every row addressable.
-        self._bm25.index([doc or ["\x00"] for doc in documents], show_progress=False)
+        rows = [doc or ["\x00"] for doc in documents]
+        # bm25s numbers words in set order, which string hashing changes from process to process;
+        # numbered here in sorted order, one corpus always saves to the same bytes (a shipped
+        # index's version is a hash of its files). The scores are the same either way.
+        vocabulary = {word: n for n, word in enumerate(sorted({word for row in rows for word in row}))}
+        self._bm25.index(([[vocabulary[word] for word in row] for row in rows], vocabulary), show_progress=False)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def save(self, directory: Path) -> None:
+        """Write the model in bm25s's own format: JSON vocabulary and parameters, and the sparse
+        score matrix as ``.npy`` arrays (no pickle). Loading it needs no tokenising."""
+        self._bm25.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path, *, mmap: bool = False) -> LexicalIndex:
+        """A model written by :meth:`save`; ``mmap`` maps the score arrays read-only instead of reading them."""
+        try:
+            bm25 = _bm25s().BM25.load(str(directory), mmap=mmap, show_progress=False)
+            size = int(bm25.scores["num_docs"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise LexicalIndexError(f"cannot read the BM25 model in {directory}: {exc}") from exc
+        index = cls.__new__(cls)
+        index._size, index._bm25 = size, bm25
+        return index
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for the query terms (zeros when nothing matches)."""

@@ -29,6 +29,8 @@ can ablate them (see docs/retrieval.md):
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -41,7 +43,9 @@ from typing import Any
 
 import numpy as np
 
+from .answer_cache import AnswerCache, MemoryAnswerCache
 from .answer_types import AnswerType, Attribute, asked_attribute, expected_type, stated_within, states, supplies
+from .artifact import open_artifact
 from .corpus import Corpus, Passage, continues_previous, load_corpus
 from .embedders import Embedder
 from .language import Language
@@ -291,6 +295,14 @@ class Lessons:
     taught_vectors: np.ndarray | None = None
     forbidden: list[str] = field(default_factory=list)
     forbidden_vectors: np.ndarray | None = None
+    # A hash chained over every teach and forbid call, in order: answer cache keys carry it, so an
+    # answer computed before a decision is never reused after it (also from a cache other processes share).
+    tag: str = "-"
+
+    def record(self, action: str, items: Sequence[object]) -> None:
+        """Chain ``action`` and its items into :attr:`tag`."""
+        payload = json.dumps([self.tag, action, items], ensure_ascii=False).encode()
+        self.tag = hashlib.sha256(payload).hexdigest()[:12]
 
     def knows(self, position: int, language: str, question: str) -> bool:
         return (language, question) in self.taught.get(position, ())
@@ -308,8 +320,19 @@ class Retriever:
     expanded: dict[str, LexicalIndex] = field(default_factory=dict)  # plus editor questions: ranking reads these
     speller: Speller | None = None
     lessons: Lessons = field(default_factory=Lessons)  # editors' gap decisions (teach / forbid)
+    # The answers computed so far (default: this process's memory, config.cache_size of them).
+    answers: AnswerCache | None = None
+    # What is being served: a shipped index's version, or for an index built in place a hash of its
+    # manifest (Manifest.identity). Answer cache keys and metrics carry it.
+    version: str = ""
 
     def __post_init__(self) -> None:
+        if not self.version:
+            self.version = self.index.manifest.identity()
+        if self.answers is None:
+            self.answers = MemoryAnswerCache(self.config.cache_size)
+        # Answers depend on the settings too; with_config shares a shared cache, so keys tell them apart.
+        self._config_tag = hashlib.sha256(repr(self.config).encode()).hexdigest()[:8]
         if not self.lexical:
             self.lexical = build_lexical(self.corpus)
         if not self.expanded:
@@ -324,11 +347,7 @@ class Retriever:
         for uid, unit in enumerate(self.index.units):
             owner = self._questions_of if unit.question else self._units_of
             owner[unit.passage].setdefault(unit.language, []).append(uid)
-        self._cache: OrderedDict[tuple[str, str | None, str | None, int], Answer] = OrderedDict()
-        self._cache_lock = threading.Lock()
-        # Raised by every teach/forbid (with the cache cleared): an answer computed across one of
-        # them may predate the decision, and is returned but not cached.
-        self._cache_generation = 0
+        self._cache_lock = threading.Lock()  # guards _vectors
         # Question vectors by text: the intent step and retrieval read the same vector, and a
         # follow-up's context was usually embedded a turn ago.
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -351,11 +370,40 @@ class Retriever:
         config: RetrievalConfig | None = None,
         rebuild: bool = False,
         repair: bool = False,
+        answers: AnswerCache | None = None,
     ) -> Retriever:
-        """Load the corpus, load or (re)build its index, and return a ready retriever."""
+        """Load the corpus, load or (re)build its index, and return a ready retriever (keeping its
+        answers in ``answers``, by default its own memory)."""
         corpus = load_corpus(seeds_dir)
         index = open_index(corpus, embedder, index_dir, rebuild=rebuild, repair=repair)
-        return cls(corpus=corpus, embedder=embedder, index=index, config=config or RetrievalConfig())
+        return cls(corpus=corpus, embedder=embedder, index=index, config=config or RetrievalConfig(), answers=answers)
+
+    @classmethod
+    def open_shipped(
+        cls,
+        root: Path,
+        *,
+        embedder: Embedder,
+        version: str | None = None,
+        config: RetrievalConfig | None = None,
+        answers: AnswerCache | None = None,
+    ) -> Retriever:
+        """A retriever over a shipped index (``summit-bot index --out``): ``version``, by default the
+        one ``root/CURRENT`` names, loaded read-only and memory-mapped. Nothing is embedded and
+        seeds/ is not read. Raises :class:`embeddings.artifact.ArtifactError` (or its
+        ``ArtifactMismatchError`` when it was built for another embedder)."""
+        shipped = open_artifact(root, embedder, version=version)
+        return cls(
+            corpus=shipped.corpus,
+            embedder=embedder,
+            index=shipped.index,
+            config=config or RetrievalConfig(),
+            lexical=shipped.lexical,
+            expanded=shipped.expanded,
+            speller=shipped.speller,
+            answers=answers,
+            version=shipped.version,
+        )
 
     def unit_id(self, passage: int, language: str, sentence: int) -> int | None:
         """The index id of a paragraph (``sentence`` 0) or one of its sentences in one language view."""
@@ -367,8 +415,19 @@ class Retriever:
         return max(self._unit_scores(vector).values(), default=-1.0)
 
     def with_config(self, config: RetrievalConfig) -> Retriever:
-        """The same corpus and index with other settings (used by the ablation)."""
-        return replace(self, config=config)
+        """The same corpus and index with other settings (used by the ablation).
+
+        A memory cache is this retriever's own (and sized by its config): the copy starts an
+        empty one. A shared cache is shared; the settings are part of every key.
+        """
+        own = isinstance(self.answers, MemoryAnswerCache)
+        return replace(self, config=config, answers=None if own else self.answers)
+
+    def answer_key(self, question: str, context: str | None, shown: str | None, k: int) -> str:
+        """The answer cache key of a question as :meth:`ask` normalised it: index version, settings,
+        editors' decisions, then a hash of the question, its context, the passage shown and ``k``."""
+        asked = json.dumps([question, context, shown, k], ensure_ascii=False).encode()
+        return f"{self.version}:{self._config_tag}:{self.lessons.tag}:{hashlib.sha256(asked).hexdigest()[:32]}"
 
     # -- public API -------------------------------------------------------------------------
 
@@ -417,25 +476,17 @@ class Retriever:
         query = question[:MAX_QUESTION_CHARS]
         context = " ".join((context or "").split())[:MAX_QUESTION_CHARS] or None
         shown = shown if context else None
-        key = (query, context, shown, k)
         if not cache:
             answer = self._answer(query, k=k, context=context, shown=shown, truncated=truncated, read=read)
             return replace(answer, question=question)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return replace(cached, question=question)
-            generation = self._cache_generation
+        assert self.answers is not None  # set in __post_init__
+        key = self.answer_key(query, context, shown, k)
+        cached = self.answers.get(key, self.corpus)
+        if cached is not None:
+            return replace(cached, question=question)
         answer = self._answer(query, k=k, context=context, shown=shown, truncated=truncated, read=read)
         answer = replace(answer, question=question)
-        with self._cache_lock:
-            # An editor's decision landed while this was computed (another thread, or another
-            # process's decision being followed): cached, it would outlive the decision.
-            if self._cache_generation == generation:
-                self._cache[key] = answer
-                while len(self._cache) > self.config.cache_size:
-                    self._cache.popitem(last=False)
+        self.answers.put(key, answer)
         return answer
 
     # -- editors' decisions on knowledge gaps -------------------------------------------------
@@ -499,6 +550,7 @@ class Retriever:
             if units and languages:
                 rebuilt = build_lexical(self.corpus, with_questions=True, extra=lessons_.taught, languages=languages)
                 self.expanded = {**self.expanded, **rebuilt}
+            lessons_.record("teach", [[position, language, text] for position, language, text in new])
             self._clear_answers()
             return len(new)
 
@@ -527,14 +579,15 @@ class Retriever:
                 lessons.taught_passages = [lessons.taught_passages[n] for n in keep]
                 lessons.taught_texts = [lessons.taught_texts[n] for n in keep]
                 lessons.taught_vectors = lessons.taught_vectors[keep] if keep else None
+            lessons.record("forbid", new)
             self._clear_answers()
             return len(new)
 
     def _clear_answers(self) -> None:
-        """Forget the cached answers; called after the lessons changed (their new state is published first)."""
-        with self._cache_lock:
-            self._cache_generation += 1
-            self._cache.clear()
+        # The lessons tag in every key already keeps old answers from being reused; emptying a memory
+        # cache only frees them sooner. A shared cache lets them expire.
+        if isinstance(self.answers, MemoryAnswerCache):
+            self.answers.clear()
 
     def _ruling(self, vector: np.ndarray) -> tuple[str, int | None] | None:
         """("taught", passage position) or ("forbidden", None) when an editor decided this question."""
@@ -858,4 +911,15 @@ def zscore(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
-__all__ = ["Answer", "Hit", "Lessons", "RetrievalConfig", "RetrievalError", "Retriever", "Unit", "is_elliptical"]
+__all__ = [
+    "Answer",
+    "AnswerCache",
+    "Hit",
+    "Lessons",
+    "MemoryAnswerCache",
+    "RetrievalConfig",
+    "RetrievalError",
+    "Retriever",
+    "Unit",
+    "is_elliptical",
+]

@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -77,6 +78,22 @@ class Speller:
                     if key not in speller._by_skeleton:
                         speller._by_skeleton[key] = word
                         speller._buckets[key[0]].append(key)
+        return speller
+
+    def to_json(self) -> dict[str, Any]:
+        """The learnt vocabulary as JSON (a shipped index carries it, so loading re-reads no text)."""
+        return {"surface": self.surface, "stems": sorted(self.stems), "skeletons": self._by_skeleton}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Speller:
+        """The speller :meth:`to_json` described; buckets are rebuilt in the original order."""
+        speller = cls(
+            surface={str(k): str(v) for k, v in data["surface"].items()},
+            stems={str(s) for s in data["stems"]},
+            _by_skeleton={str(k): str(v) for k, v in data["skeletons"].items()},
+        )
+        for key in speller._by_skeleton:  # dicts keep insertion order: the order from_texts appended in
+            speller._buckets[key[0]].append(key)
         return speller
 
     def known(self, word: str) -> bool:

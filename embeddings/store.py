@@ -47,6 +47,7 @@ class IndexUnreadableError(Exception):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"index file {path} is unreadable ({reason}); run `{FIX_COMMAND}` to rebuild it")
         self.path = path
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,13 @@ class Manifest:
     count: int
     passages: int
     built_at: float
+
+    def identity(self) -> str:
+        """A short hash of what the index's contents follow from (formats, embedder, corpus): the
+        retriever's version for an index built in place, where the answer cache keys on it."""
+        fields = [self.format_version, self.backend, self.model_id, self.dim, self.normaliser_version]
+        digest = hashlib.sha256(json.dumps([*fields, self.corpus_hash, self.index_kind]).encode())
+        return digest.hexdigest()[:12]
 
     def mismatch(self, expected: Manifest) -> str | None:
         """Why this manifest does not fit ``expected``, or None when it does."""
@@ -254,10 +262,10 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         return None
 
 
-def load_index(index_dir: Path, manifest: Manifest) -> LoadedIndex:
-    """Read the FAISS file and sidecar that ``manifest`` describes."""
+def load_index(index_dir: Path, manifest: Manifest, *, mmap: bool = False) -> LoadedIndex:
+    """Read the FAISS file and sidecar that ``manifest`` describes (``mmap``: search the file in place)."""
     try:
-        vectors = read_index(index_dir / INDEX_FILE, kind=manifest.index_kind)
+        vectors = read_index(index_dir / INDEX_FILE, kind=manifest.index_kind, mmap=mmap)
     except VectorIndexError as exc:
         raise IndexUnreadableError(index_dir / INDEX_FILE, str(exc)) from exc
     try:

@@ -2,6 +2,14 @@
 
 All indexes use inner product on L2-normalised vectors (= cosine similarity)
 and keep caller-given int64 ids, so rows map back to passages after a rebuild.
+
+A shipped index is read memory-mapped (:func:`read_index` with ``mmap=True``): FAISS's
+``IO_FLAG_MMAP_IFC`` maps the file read-only and searches the flat codes (``IndexFlatIP``
+under ``IndexIDMap2``) and the IVF-SQ8 inverted lists in place, so every process serving
+the same file shares one copy in the page cache. FAISS cannot grow a mapped index (adding
+trips a C++ assertion that aborts the process, and ``clone_index`` does the same), so
+vectors added later (questions editors teach) go to a small in-memory overlay searched
+beside it.
 """
 
 from __future__ import annotations
@@ -35,15 +43,18 @@ class VectorIndex(ABC):
 
     kind: ClassVar[str]
 
-    def __init__(self, index: faiss.Index) -> None:
+    def __init__(self, index: faiss.Index, *, mapped: bool = False) -> None:
         self.index = index
+        self.mapped = mapped  # searched in place in a read-only file mapping: never grown
+        self._overlay: faiss.IndexIDMap2 | None = None  # vectors added to a mapped index
+        self._overlay_ids: set[int] = set()
 
     @property
     def dim(self) -> int:
         return int(self.index.d)
 
     def __len__(self) -> int:
-        return int(self.index.ntotal)
+        return int(self.index.ntotal) + (int(self._overlay.ntotal) if self._overlay is not None else 0)
 
     @classmethod
     @abstractmethod
@@ -54,11 +65,25 @@ class VectorIndex(ABC):
         """Top-``k`` (scores, ids) per query row; missing slots have id -1."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, len(self)))
-        return self.index.search(queries, k)
+        overlay = self._overlay
+        if overlay is None or overlay.ntotal == 0:
+            return self.index.search(queries, k)
+        scores, ids = self.index.search(queries, max(1, min(k, int(self.index.ntotal))))
+        more_scores, more_ids = overlay.search(queries, min(k, int(overlay.ntotal)))
+        scores, ids = np.hstack([scores, more_scores]), np.hstack([ids, more_ids])
+        best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, best, axis=1), np.take_along_axis(ids, best, axis=1)
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         """Add ``vectors`` under ``ids`` to the live index (in memory; the file is not rewritten)."""
-        self.index.add_with_ids(np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32), ids.astype(np.int64))
+        vectors = np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+        if not self.mapped:
+            self.index.add_with_ids(vectors, ids.astype(np.int64))
+            return
+        if self._overlay is None:
+            self._overlay = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        self._overlay.add_with_ids(vectors, ids.astype(np.int64))
+        self._overlay_ids.update(int(i) for i in ids)
 
     def stored(self, ids: list[int]) -> np.ndarray | None:
         """The stored vectors of ``ids``, where the index keeps them exactly (None: re-embed)."""
@@ -66,6 +91,9 @@ class VectorIndex(ABC):
 
     def save(self, path: Path) -> None:
         """Write with ``faiss.write_index`` (atomically: temp file, then rename)."""
+        if self._overlay is not None:
+            # The overlay holds run-time additions to a shipped index; a shipped index is rebuilt, not re-saved.
+            raise VectorIndexError("a memory-mapped index with vectors added at run time cannot be saved")
         tmp = path.with_name(path.name + ".tmp")
         faiss.write_index(self.index, str(tmp))
         tmp.replace(path)
@@ -83,7 +111,17 @@ class FlatIndex(VectorIndex):
         return cls(index)
 
     def stored(self, ids: list[int]) -> np.ndarray | None:
-        return np.stack([self.index.reconstruct(int(i)) for i in ids]) if ids else None
+        if not ids:
+            return None
+        overlay = self._overlay
+        return np.stack(
+            [
+                overlay.reconstruct(int(i))
+                if overlay is not None and int(i) in self._overlay_ids
+                else self.index.reconstruct(int(i))
+                for i in ids
+            ]
+        )
 
 
 class IVFIndex(VectorIndex):
@@ -145,16 +183,30 @@ def create_index(vectors: np.ndarray, ids: np.ndarray | None = None, *, kind: st
     return INDEX_KINDS[kind].build(vectors, ids)
 
 
-def read_index(path: Path, *, kind: str) -> VectorIndex:
-    """Load an index written by :meth:`VectorIndex.save`."""
-    try:
-        raw = faiss.read_index(str(path))
-    except RuntimeError as exc:  # FAISS reports truncated/garbage files as RuntimeError
-        raise VectorIndexError(f"cannot read FAISS index {path}: {str(exc).splitlines()[0]}") from exc
+# Map the file and search it in place (FAISS >= 1.11; both index kinds above support it). The
+# older IO_FLAG_MMAP is not an alternative: it leaves flat codes in memory and, for IVF, expects
+# an OnDiskInvertedLists file, which write_index of an ordinary IVF index is not.
+_MMAP_FLAG: int | None = getattr(faiss, "IO_FLAG_MMAP_IFC", None)
+
+
+def can_mmap() -> bool:
+    """Whether this FAISS can search an index file in place (memory-mapped)."""
+    return _MMAP_FLAG is not None
+
+
+def read_index(path: Path, *, kind: str, mmap: bool = False) -> VectorIndex:
+    """Load an index written by :meth:`VectorIndex.save`; ``mmap`` maps it read-only where FAISS can."""
     cls = INDEX_KINDS.get(kind)
     if cls is None:
         raise VectorIndexError(f"{path}: unknown index kind {kind!r}")
-    index = cls(raw)
+    mapped = mmap and _MMAP_FLAG is not None
+    try:
+        raw = (
+            faiss.read_index(str(path), _MMAP_FLAG | faiss.IO_FLAG_READ_ONLY) if mapped else faiss.read_index(str(path))
+        )
+    except RuntimeError as exc:  # FAISS reports truncated/garbage files as RuntimeError
+        raise VectorIndexError(f"cannot read FAISS index {path}: {str(exc).splitlines()[0]}") from exc
+    index = cls(raw, mapped=mapped)
     if isinstance(index, IVFIndex):
         index.configure()
     return index

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from embeddings.corpus import (
     AlignmentError,
     Corpus,
     CorpusError,
+    corpus_from_json,
+    corpus_to_json,
     example_questions,
     load_corpus,
     split_paragraphs,
@@ -205,6 +208,21 @@ def _with_meta(seeds_copy: Path, **changes: object) -> None:
     meta = json.loads(path.read_text(encoding="utf-8"))
     meta.update(changes)
     path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_corpus_snapshot_gives_back_the_same_corpus(seeds_copy: Path) -> None:
+    _with_meta(seeds_copy, summary={"en": [{"text": "Kim met Putin.", "paragraph": 3}]}, date="2023-09-13")
+    corpus = load_corpus(seeds_copy)
+    again = corpus_from_json(json.loads(json.dumps(corpus_to_json(corpus), ensure_ascii=False)))
+    assert again.passages == corpus.passages and again.hash == corpus.hash
+    (document,), (original,) = again.documents, corpus.documents
+    assert document.path == Path(original.path.name)  # names only: nothing reads them when serving
+    assert replace(document, path=original.path, translation_path=original.translation_path) == original
+    assert document.summary == {"en": (("Kim met Putin.", 3),)} and document.examples == original.examples
+    with pytest.raises(CorpusError, match="snapshot"):
+        corpus_from_json({"format": 99})
+    with pytest.raises(CorpusError, match="snapshot"):
+        corpus_from_json({"format": 1, "documents": [{}]})
 
 
 def test_an_editor_summary_is_read_per_language(seeds_copy: Path) -> None:

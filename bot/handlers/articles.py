@@ -1,6 +1,7 @@
 """Articles from the chat (admins): documents and links added at once, /articles, /remove; /summary's choice.
 
-A non-admin's document is refused before anything is downloaded. An admin's file is checked
+A non-admin's document is refused before anything is downloaded, and so is everyone's when the bot
+serves a shipped index (read-only: articles are added where it is built). An admin's file is checked
 (name, format, size) before download, read in a worker thread, written into seeds/ beside the
 others and indexed (only the new article is embedded), and the retriever is swapped under the
 same lock as /reload; any failure leaves the served corpus as it was and says what was wrong.
@@ -21,7 +22,16 @@ from embeddings.corpus import example_questions
 from embeddings.ingest import IngestError
 
 from .. import keyboards
-from ..articles import Added, Source, add_article, article_rows, find_document, languages, read_source, remove_article
+from ..articles import (
+    Added,
+    Source,
+    add_article,
+    article_rows,
+    find_document,
+    languages,
+    read_source,
+    remove_article,
+)
 from ..dialogue import Dialogue
 from ..keyboards import SummaryOf
 from ..messages import LANGUAGE_NAMES, t
@@ -43,6 +53,8 @@ async def _add(
     started: float,
 ) -> None:
     """Read (a URL is fetched here), add, swap the retriever and report; failures change nothing."""
+    if await _refused_as_shipped(context, svc, chat_id, language):
+        return
     try:
         async with svc.reload_lock:  # one change of the corpus at a time, /reload included
             if isinstance(source, str):
@@ -73,6 +85,14 @@ async def _add(
     await send_text(context, chat_id, text)
 
 
+async def _refused_as_shipped(context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int, language: str) -> bool:
+    """Say so and return True when this bot serves a shipped index, which nothing here may change."""
+    if svc.settings.shipped_index is None:
+        return False
+    await send_text(context, chat_id, t(language, "shipped_read_only"))
+    return True
+
+
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A file in a private chat: an admin's article is added; anyone else is refused, unread."""
     started = time.perf_counter()
@@ -81,6 +101,8 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if admin is None or message is None or message.document is None:
         return
     svc, chat_id, language = admin
+    if await _refused_as_shipped(context, svc, chat_id, language):  # before downloading anything
+        return
     document = message.document
     try:
         name = ingest.check_file_name(document.file_name or "")
@@ -139,6 +161,8 @@ async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if admin is None:
         return
     svc, chat_id, language = admin
+    if await _refused_as_shipped(context, svc, chat_id, language):
+        return
     if len(context.args or []) != 1:
         await send_text(context, chat_id, t(language, "remove_usage"))
         return

@@ -34,17 +34,23 @@ def answer_id(turn: Turn) -> str:
 
 
 def _hit_of(turn: Turn, index: int, retriever: Retriever) -> Hit | None:
+    """Passage ``index`` of a stored answer as the current index serves it; None when that index no
+    longer has it as it was shown (its article was removed or changed: an older index version)."""
     if not 0 <= index < len(turn.hits):
         return None
     stored = turn.hits[index]
     passage = retriever.corpus.passage(stored.passage_id)
     if passage is None or not stored.highlights:  # the corpus changed under an old button
         return None
+    # The same id with other sentences (the article was edited) would show text the answer never gave.
+    if any(sentence not in passage.sentences_in(lang) for lang, sentence in stored.highlights.items()):
+        return None
     return Hit(passage=passage, score=0.0, dense=0.0, lexical=0.0, highlights=stored.highlights)
 
 
 def render_turn(turn: Turn, index: int, language: str, retriever: Retriever) -> tuple[list[Segment], Hit] | None:
-    """Segments for passage ``index`` of a stored answer in ``language``, or None if it is gone."""
+    """Segments for passage ``index`` of a stored answer in ``language``, or None if the index being
+    served no longer holds that passage as it was (see :func:`_hit_of`)."""
     hit = _hit_of(turn, index, retriever)
     if hit is None:
         return None
@@ -101,16 +107,19 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
 
     turn = svc.state.turn(chat.id, action.turn)
-    rendered = None
-    if turn is not None:
-        index = action.index + 1 if isinstance(action, More) else action.index
-        if isinstance(action, More) and index >= len(turn.hits):
-            await answer_query(update, context, t(turn.language, "no_more"))
-            return
-        language = action.language if isinstance(action, Original) else turn.language
-        rendered = render_turn(turn, index, language, svc.retriever)
-    if turn is None or rendered is None:
+    index = action.index + 1 if isinstance(action, More) else action.index
+    if turn is not None and isinstance(action, More) and index >= len(turn.hits):
+        await answer_query(update, context, t(turn.language, "no_more"))
+        return
+    if turn is None or not 0 <= index < len(turn.hits):
         await answer_query(update, context, t(chat_language(update, svc), "stale"))
+        return
+    language = action.language if isinstance(action, Original) else turn.language
+    rendered = render_turn(turn, index, language, svc.retriever)
+    if rendered is None:
+        # The answer is remembered but its passage is not in the index now served (a new version,
+        # an article removed or edited): say so, rather than show another text or fail.
+        await answer_query(update, context, t(turn.language, "stale_version"))
         return
     segments, hit = rendered
 
