@@ -115,9 +115,13 @@ async def deliver(
         before_sleep=before_sleep,
         reraise=True,
     )
+    async def attempt() -> T:
+        # A coroutine function: tenacity would call a plain lambda without awaiting what it returns.
+        return await call()
+
     started = time.monotonic()
     try:
-        return await retrying(call)
+        return await retrying(attempt)
     except TelegramError as exc:
         if is_transient(exc):
             attempts = retrying.statistics.get("attempt_number", 1)

@@ -37,15 +37,18 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
+from embeddings.answer_cache import StoredAnswerCache
 from embeddings.embedders import BatchingEmbedder
+from embeddings.retriever import Retriever
 
 from . import metrics
-from .app import build_application, install_token_filter, post_init, prepare_data_dir, stop_following
+from .app import build_application, install_token_filter, key_prefix, post_init, prepare_data_dir, stop_following
 from .handlers.errors import track_outcome
+from .index_watch import IndexWatcher
 from .leases import Claim
 from .services import SERVICES_KEY, ServiceError, Services, load_embedder, open_retriever
 from .settings import Settings
-from .stores import StoreUnavailable
+from .stores import StoreUnavailable, sync_redis
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +57,22 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 RETRY_BUSY = 1
 RETRY_STORES = 2
 RETRY_NOT_READY = 5
+# Answers kept in the shared cache: keys carry the index version and the editors' decisions, so an
+# entry is never wrong, only unused after a change; an hour bounds what a news burst leaves behind.
+ANSWER_TTL = 3600
 
 
 def _retry(seconds: int, outcome: str) -> Response:
     metrics.UPDATES.labels(outcome).inc()
     return PlainTextResponse(outcome, status_code=503, headers={"Retry-After": str(seconds)})
+
+
+def shared_answer_cache(settings: Settings) -> StoredAnswerCache | None:
+    """The answer cache all processes share (Redis), or None for the retriever's own memory cache."""
+    if not settings.redis_url:
+        return None
+    prefix = key_prefix(settings.require_token()) + "answer:"
+    return StoredAnswerCache(sync_redis(settings.redis_url), ttl=ANSWER_TTL, prefix=prefix)
 
 
 class WebhookServer:
@@ -72,7 +86,7 @@ class WebhookServer:
         self.draining = False
         self.in_flight = 0
         self._loader: asyncio.Task[None] | None = None
-        self._watcher: Any = None
+        self._watcher: IndexWatcher | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -93,7 +107,10 @@ class WebhookServer:
             # One model for the life of the process, behind the micro-batcher that lets questions
             # of several chats waiting at once share one embedding call.
             embedder = BatchingEmbedder(await asyncio.to_thread(load_embedder, settings))
-            retriever = await asyncio.to_thread(open_retriever, settings, repair=True, embedder=embedder)
+            answers = shared_answer_cache(settings)
+            retriever = await asyncio.to_thread(
+                open_retriever, settings, repair=True, embedder=embedder, answers=answers
+            )
             application = build_application(settings, retriever, webhook=True)
             await application.initialize()
             await post_init(application)
@@ -111,13 +128,26 @@ class WebhookServer:
         svc = self.services
         metrics.INDEX.info({"version": svc.retriever.version})
         if settings.shipped_index is not None:
-            from .index_watch import IndexWatcher
-
-            self._watcher = IndexWatcher(settings, svc)
+            self._watcher = IndexWatcher.for_settings(
+                settings,
+                embedder,
+                self._swap,
+                version=svc.retriever.version,
+                prepare=svc.gaps.apply,  # the editors' decisions hold in every version
+                lock=svc.reload_lock,
+                answers=answers,
+            )
             self._watcher.start()
         self.not_ready = None
         metrics.READY.set(1)
         log.info("ready: index %s, %d paragraphs", svc.retriever.version, len(svc.retriever.corpus.passages))
+
+    def _swap(self, retriever: Retriever) -> None:
+        """A new shipped index version: updates already in flight finish on the old one."""
+        self.services.retriever = retriever
+        metrics.INDEX.info({"version": retriever.version})
+        metrics.INDEX_SWAPS.inc()
+        log.info("now answering from index %s", retriever.version)
 
     async def _close(self) -> None:
         if self._loader is not None and not self._loader.done():

@@ -31,6 +31,11 @@ def test_transient_failures_are_retried_until_the_call_succeeds() -> None:
     assert asyncio.run(deliver(call, what="sendMessage", policy=FAST)) == 3
 
 
+def test_a_lambda_around_a_bot_call_is_awaited_and_its_result_returned() -> None:
+    call, _ = flaky(NetworkError("Bad Gateway"))
+    assert asyncio.run(deliver(lambda: call(), what="sendMessage", policy=FAST)) == 2
+
+
 @pytest.mark.parametrize("error", [BadRequest("Message is too long"), Forbidden("bot was blocked by the user")])
 def test_permanent_failures_are_raised_at_once(error: Exception) -> None:
     call, attempts = flaky(error)
