@@ -115,6 +115,7 @@ async def deliver(
         before_sleep=before_sleep,
         reraise=True,
     )
+
     async def attempt() -> T:
         # A coroutine function: tenacity would call a plain lambda without awaiting what it returns.
         return await call()

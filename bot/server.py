@@ -24,6 +24,7 @@ import hmac
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -280,6 +281,9 @@ class _DrainingServer(uvicorn.Server):
         self.webhook.draining = True
         metrics.READY.set(0)
         super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM:
+            # A drain is the orderly end (exit 0); uvicorn would re-raise the signal after it.
+            self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:

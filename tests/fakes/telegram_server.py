@@ -443,6 +443,7 @@ class FakeTelegram:
         self._pending_callbacks: set[str] = set()
         self._pending_inline: set[str] = set()
         self._updates: list[dict[str, Any]] = []
+        self._pushed: dict[int, str] = {}  # every update ever pushed, as JSON (for replays)
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._query_ids = itertools.count(1000)
@@ -943,8 +944,14 @@ class FakeTelegram:
                 return 0
             update_id = next(self._update_ids)
             self._updates.append({"update_id": update_id, kind: payload})
+            self._pushed[update_id] = json.dumps(self._updates[-1])
             self._cond.notify_all()
         return update_id
+
+    def update_json(self, update_id: int) -> dict[str, Any]:
+        """A pushed update as Telegram sends it (to replay it, as a redelivery would)."""
+        with self._cond:
+            return json.loads(self._pushed[update_id])
 
     def register_chat(self, chat: dict[str, Any]) -> None:
         with self._cond:

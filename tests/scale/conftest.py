@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from fakes.bot_process import SUMMIT_BOT, TOKEN, BotProcess, bot_env, start_server
+from fakes.bot_process import REPO, SUMMIT_BOT, TOKEN, BotProcess, bot_env, start_server, wait_ready
 from fakes.telegram_server import FakeTelegram
 from servers import PostgresServer, RedisServer, free_port
 
@@ -36,6 +36,8 @@ class Cluster:
     env: dict[str, str]
     ports: list[int]
     data_dirs: list[Path]
+    build: Path  # SUMMIT_DATA_DIR of `summit-bot index --out`: its per-article vector cache
+    artifact: Path  # SUMMIT_INDEX_DIR: the shipped index versions and CURRENT
     servers: list[BotProcess] = field(default_factory=list)
 
     def url(self, i: int) -> str:
@@ -75,6 +77,21 @@ class Cluster:
     def logs(self) -> str:
         return "\n".join(s.log() for s in self.servers)
 
+    def ready(self, i: int) -> dict:
+        return wait_ready(self.url(i), self.servers[i].process)
+
+    def publish(self, seeds: Path) -> str:
+        """``summit-bot index --out`` over ``seeds``: a new version of the shipped index."""
+        done = subprocess.run(
+            [str(SUMMIT_BOT), "index", "--out", str(self.artifact)],
+            env=bot_env(None, self.build, SUMMIT_SEEDS_DIR=str(seeds)),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return (self.artifact / "CURRENT").read_text().strip()
+
 
 @pytest.fixture(scope="module")
 def cluster(
@@ -95,13 +112,26 @@ def cluster(
         "SUMMIT_RATE_LIMIT": "60",
         "LOG_LEVEL": "INFO",
     }
-    data_dirs = []
-    for i in range(2):
-        data = workdir / f"data-{i}"
-        data.mkdir()
-        shutil.copytree(real_index_dir, data / "index")
-        data_dirs.append(data)
-    cluster = Cluster(fake, workdir, env, [free_port(), free_port()], data_dirs)
+    # The index is built once and shipped: the processes read the artifact, never seeds/.
+    build = workdir / "build"
+    build.mkdir()
+    shutil.copytree(real_index_dir, build / "index")  # its vector cache: publishing embeds nothing
+    artifact = workdir / "artifact"
+    published = subprocess.run(
+        [str(SUMMIT_BOT), "index", "--out", str(artifact)],
+        env=bot_env(None, build, SUMMIT_SEEDS_DIR=str(REPO / "seeds")),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert published.returncode == 0, published.stderr
+    env.update(
+        SUMMIT_INDEX_DIR=str(artifact),
+        SUMMIT_INDEX_POLL="0.5",
+        SUMMIT_SEEDS_DIR=str(workdir / "no-seeds-here"),
+    )
+    data_dirs = [workdir / f"data-{i}" for i in range(2)]
+    cluster = Cluster(fake, workdir, env, [free_port(), free_port()], data_dirs, build=build, artifact=artifact)
     try:
         for i in range(2):
             cluster.start(i)
