@@ -1,6 +1,6 @@
 """``python -m bench [--quick] [--only NAME ...]``: run the benchmark suite and write the report.
 
-Sections (names for --only): floor, threads, cold, build, scale, load, memory.
+Sections (names for --only): floor, threads, cold, build, scale, load, memory, throughput, stores.
 Writes bench/results/report.md and bench/results/report.json (or --out DIR).
 """
 
@@ -20,7 +20,7 @@ import embeddings.embedders  # noqa: F401  (sets OMP_WAIT_POLICY before FAISS lo
 
 from .common import REPO, SEEDS, Section, fmt, machine, self_peak_rss_mb
 
-SECTIONS = ("floor", "threads", "cold", "build", "scale", "load", "memory")
+SECTIONS = ("floor", "threads", "cold", "build", "scale", "load", "memory", "throughput", "stores")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -172,12 +172,16 @@ def main(argv: list[str] | None = None) -> int:
         questions = __import__("bench.common", fromlist=["load_questions"]).load_questions()
         run("load", lambda: botrun.load_test(data_dir, workdir, questions, users=users, per_user=5))
         run("memory", lambda: memory_section(results))
+        from . import stores, throughput
+
+        run("throughput", lambda: throughput.section(data_dir, workdir, questions, quick=quick))
+        run("stores", lambda: stores.section(workdir, answers=300 if quick else 2000))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     meta["seconds"] = time.perf_counter() - started
     meta["load_average_end"] = os.getloadavg()
     meta["bench_peak_rss_mb"] = self_peak_rss_mb()
-    order = ["floor", "threads", "cold_start", "build", "scale", "scale_real", "load", "memory"]
+    order = ["floor", "threads", "cold_start", "build", "scale", "scale_real", "load", "memory", "throughput", "stores"]
     ordered = [results[k] for k in order if k in results]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(render(ordered, meta), encoding="utf-8")

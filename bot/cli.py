@@ -104,6 +104,29 @@ def _publish(out: Path, keep: int | None, settings: Settings, corpus, embedder, 
     print(f"version {published.version}: {published.path} ({state}); {out / 'CURRENT'} -> {published.version}")
     if published.pruned:
         print(f"pruned {len(published.pruned)} older version(s): {', '.join(published.pruned)}")
+    if settings.database_url:
+        _catalogue(settings, published.version, published.path)
+
+
+def _catalogue(settings: Settings, version: str, path: Path) -> None:
+    """Record the published version in the shared index catalogue (PostgreSQL) as the active one."""
+    from .catalogue import IndexCatalogue
+    from .stores import StoreUnavailable
+
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    catalogue = None
+    try:
+        catalogue = IndexCatalogue(settings.database_url)
+        catalogue.register(version, manifest, str(path))
+        catalogue.activate(version)
+    except StoreUnavailable as exc:
+        # The artifact is published (CURRENT moved): the servers pick it up; only the record is missing.
+        print(f"summit-bot: warning: the index catalogue was not updated ({exc})", file=sys.stderr)
+        return
+    finally:
+        if catalogue is not None:
+            catalogue.close()
+    print(f"index catalogue: {version} registered and active")
 
 
 # -- ask --------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ SECTION_TITLES = (
     "4b. Scale with real embeddings",
     "5. Bot under load",
     "6. Memory",
+    "7. Throughput",
+    "8. Shared stores",
 )
 
 
@@ -49,6 +51,19 @@ def test_quick_bench_writes_every_section(tmp_path: Path) -> None:
     assert "## Targets" in report and ("PASS" in report or "FAIL" in report)
     assert "synthetic" in report.lower()
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert set(data["sections"]) == {"floor", "threads", "cold_start", "build", "scale", "scale_real", "load", "memory"}
+    assert set(data["sections"]) == {
+        "floor",
+        "threads",
+        "cold_start",
+        "build",
+        "scale",
+        "scale_real",
+        "load",
+        "memory",
+        "throughput",
+        "stores",
+    }
+    for run in data["sections"]["throughput"]["data"]["runs"].values():
+        assert run["burst"]["lost"] == 0 and run["burst"]["duplicates"] == 0
     load = data["sections"]["load"]["data"]["shipped"]
     assert load["asked"] == 10 and load["answered"] == 10

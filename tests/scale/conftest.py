@@ -84,7 +84,9 @@ class Cluster:
         """``summit-bot index --out`` over ``seeds``: a new version of the shipped index."""
         done = subprocess.run(
             [str(SUMMIT_BOT), "index", "--out", str(self.artifact)],
-            env=bot_env(None, self.build, SUMMIT_SEEDS_DIR=str(seeds)),
+            env=bot_env(
+                None, self.build, SUMMIT_SEEDS_DIR=str(seeds), SUMMIT_DATABASE_URL=self.env["SUMMIT_DATABASE_URL"]
+            ),
             capture_output=True,
             text=True,
             timeout=300,

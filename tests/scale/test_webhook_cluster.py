@@ -235,6 +235,7 @@ def test_a_new_index_version_is_swapped_in_under_load_without_a_failed_answer(ru
         stop.set()
         asker.join()
     assert {running.ready(i)["index"] for i in range(2)} == {new}
+    assert running.sql("SELECT version FROM index_versions WHERE active") == [(new,)]  # the catalogue
     counts = answered_once(running, clients, 1)
     assert sorted(set(counts.values())) == [1]
     for i in range(2):
@@ -242,6 +243,20 @@ def test_a_new_index_version_is_swapped_in_under_load_without_a_failed_answer(ru
     user = fake.private_chat()
     user.send("How much did the repairs of the Leeds library cost?")
     assert "4.2 million" in user.next_reply(60).text
+
+
+def test_webhook_info_and_metrics_say_what_happened(running: Cluster) -> None:
+    info = running.cli("webhook", "info", "--json")
+    assert info.returncode == 0, info.stderr
+    data = json.loads(info.stdout)
+    assert data["url"] == f"{running.url(0)}/telegram" and data["max_connections"] == 40
+    assert "message" in data["allowed_updates"] and "callback_query" in data["allowed_updates"]
+    with urllib.request.urlopen(f"{running.url(1)}/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert 'summit_updates_total{outcome="answered"}' in metrics
+    assert "summit_answer_seconds_bucket" in metrics and "summit_index_info{version=" in metrics
+    with urllib.request.urlopen(f"{running.url(1)}/healthz", timeout=5) as response:
+        assert json.loads(response.read()) == {"ok": True}
 
 
 def test_the_wrong_secret_is_refused_with_403(running: Cluster) -> None:
