@@ -494,9 +494,10 @@ def build_parser() -> argparse.ArgumentParser:
     webhook_sub = webhook.add_subparsers(dest="action", required=True)
     webhook_set = webhook_sub.add_parser("set", help="register URL (https://…/telegram) with the secret")
     webhook_set.add_argument("url", metavar="URL")
-    webhook_sub.add_parser("delete", help="remove the webhook (pending updates are kept)")
-    webhook_sub.add_parser("info", help="Telegram's view: URL, pending updates, last error")
-    webhook.add_argument("--json", action="store_true", help="print JSON")
+    webhook_delete = webhook_sub.add_parser("delete", help="remove the webhook (pending updates are kept)")
+    webhook_info = webhook_sub.add_parser("info", help="Telegram's view: URL, pending updates, last error")
+    for action in (webhook_set, webhook_delete, webhook_info):
+        action.add_argument("--json", action="store_true", help="print Telegram's view of the webhook as JSON")
     webhook.set_defaults(func=cmd_webhook)
 
     sub.add_parser("settings", help="every environment variable, its default and meaning").set_defaults(

@@ -246,6 +246,7 @@ def test_a_new_index_version_is_swapped_in_under_load_without_a_failed_answer(ru
 
 
 def test_webhook_info_and_metrics_say_what_happened(running: Cluster) -> None:
+    answered_once(running, ask_all(running.fake, 2, 1), 1)  # one update to each process
     info = running.cli("webhook", "info", "--json")
     assert info.returncode == 0, info.stderr
     data = json.loads(info.stdout)
