@@ -36,7 +36,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.ext import Application
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from embeddings.answer_cache import StoredAnswerCache
 from embeddings.embedders import BatchingEmbedder
@@ -61,6 +63,7 @@ RETRY_NOT_READY = 5
 # Answers kept in the shared cache: keys carry the index version and the editors' decisions, so an
 # entry is never wrong, only unused after a change; an hour bounds what a news burst leaves behind.
 ANSWER_TTL = 3600
+START_RETRY_MAX = 30  # seconds between start attempts while a store is down
 
 
 def _retry(seconds: int, outcome: str) -> Response:
@@ -112,10 +115,7 @@ class WebhookServer:
             retriever = await asyncio.to_thread(
                 open_retriever, settings, repair=True, embedder=embedder, answers=answers
             )
-            application = build_application(settings, retriever, webhook=True)
-            await application.initialize()
-            await post_init(application)
-            await application.start()  # the job queue; and delivery retries only while running
+            application = await self._start_bot(retriever)
         except ServiceError as exc:
             # Stay up and say why on /readyz: an operator reads it there, the orchestrator waits.
             log.critical("not ready: %s", exc)
@@ -142,6 +142,50 @@ class WebhookServer:
         self.not_ready = None
         metrics.READY.set(1)
         log.info("ready: index %s, %d paragraphs", svc.retriever.version, len(svc.retriever.corpus.passages))
+
+    async def _start_bot(self, retriever: Retriever) -> Application:
+        """Build and start the Application, waiting out stores (or Telegram) not answering yet.
+
+        Processes often start together with their stores (compose, a cluster restart): a store
+        that is not up yet is a reason to wait, with /readyz saying so, not to stay unready forever.
+        """
+
+        def waiting(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            self.not_ready = f"waiting for the stores or Telegram: {exc}"
+            log.warning("%s; trying again", self.not_ready)
+
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type((StoreUnavailable, NetworkError)),
+            wait=wait_exponential(multiplier=1, max=START_RETRY_MAX),
+            before_sleep=waiting,
+            reraise=True,
+        ):
+            with attempt:
+                application = build_application(self.settings, retriever, webhook=True)
+                try:
+                    await application.initialize()
+                    await post_init(application)
+                    await application.start()  # the job queue; and delivery retries only while running
+                except BaseException:
+                    await self._discard(application)
+                    raise
+        return application
+
+    @staticmethod
+    async def _discard(application: Application) -> None:
+        """Close what a failed start opened (its stores and gap store)."""
+        svc: Services | None = application.bot_data.get(SERVICES_KEY)
+        with contextlib.suppress(Exception):
+            if application.running:
+                await application.stop()
+            await stop_following(application)
+            await application.shutdown()
+        if svc is not None:
+            with contextlib.suppress(Exception):
+                await svc.stores.aclose()
+            with contextlib.suppress(Exception):
+                svc.gaps.close()
 
     def _swap(self, retriever: Retriever) -> None:
         """A new shipped index version: updates already in flight finish on the old one."""

@@ -52,6 +52,7 @@ class Services:
     stores: Stores  # SQLite and memory on a laptop; Redis and PostgreSQL when configured
     gaps: GapStoreBase
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    answering: int = 0  # questions this process has in hand now (the typing action is skipped in bursts)
 
     @property
     def state(self) -> ChatState:

@@ -94,7 +94,8 @@ async def answer_question(
             await send_text(context, chat.id, t(chat_language(update, svc), "rate_limited", seconds=seconds))
         return
     # "typing…" costs an API call, half the budget when answers are fast: only for a slow answer.
-    slow = asyncio.create_task(_typing_after(context, chat.id, svc.settings.typing_after))
+    slow = asyncio.create_task(_typing_after(context, svc, chat.id))
+    svc.answering += 1
     try:
         async with svc.locks.hold(chat.id):  # follow-ups must see the previous question's state
             reply, turn = await asyncio.to_thread(_respond, svc, chat.id, question)
@@ -102,6 +103,7 @@ async def answer_question(
         await send_text(context, chat.id, t(chat_language(update, svc), "empty"), reply_to=reply_to)
         return
     finally:
+        svc.answering -= 1
         slow.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await slow
@@ -110,9 +112,15 @@ async def answer_question(
     )
 
 
-async def _typing_after(context: ContextTypes.DEFAULT_TYPE, chat_id: int, seconds: float) -> None:
-    await asyncio.sleep(seconds)
-    await typing(context, chat_id)
+# Questions in hand above which "typing…" is skipped: a queue that long is a burst, where every
+# API call is one answer fewer per second (Telegram's ~30 messages/s), and the answers are coming.
+TYPING_BUSY = 4
+
+
+async def _typing_after(context: ContextTypes.DEFAULT_TYPE, svc: Services, chat_id: int) -> None:
+    await asyncio.sleep(svc.settings.typing_after)
+    if svc.answering <= TYPING_BUSY:
+        await typing(context, chat_id)
 
 
 def addressed_question(message: Message, bot_id: int, username: str) -> str | None:

@@ -207,6 +207,21 @@ def test_a_store_stopped_for_seconds_gives_503s_then_every_question_is_answered_
         assert running.ready(i)["ready"] is True
 
 
+def test_a_process_started_while_postgres_is_down_becomes_ready_when_it_is_back(
+    running: Cluster, postgres_server: PostgresServer
+) -> None:
+    running.servers[1].stop()
+    postgres_server.stop()
+    later = threading.Timer(12.0, postgres_server.start)  # longer than one start attempt waits
+    later.start()
+    try:
+        server = running.start(1)  # returns once /readyz answers 200
+    finally:
+        later.join()
+    assert "waiting for the stores" in server.log()
+    answered_once(running, ask_all(running.fake, 4, 1), 1)
+
+
 def test_a_new_index_version_is_swapped_in_under_load_without_a_failed_answer(running: Cluster, tmp_path: Path) -> None:
     fake = running.fake
     old = running.ready(0)["index"]
