@@ -275,12 +275,26 @@ def section(data_dir: Path, workdir: Path, questions: list[str], *, quick: bool 
     )
     shipped = runs["polling, as shipped"]
     one = runs["webhook, 1 process on 1 core, limiter off"]["burst"]["answers_per_s"]
+    # Two processes need the shared stores, so they are compared with one process on the same stores.
+    one_shared = runs["webhook, 1 process on 1 core, limiter off, Redis + PostgreSQL"]["burst"]["answers_per_s"]
     two = runs["webhook, 2 processes (1 core each), limiter off, Redis + PostgreSQL"]["burst"]["answers_per_s"]
-    sec.data["two_over_one"] = two / one if one else None
+    sec.data["two_over_one"] = two / one_shared if one_shared else None
+    sec.data["two_over_one_local_stores"] = two / one if one else None
+    sec.notes.append(
+        f"Two processes / one: {two:.1f} / {one_shared:.1f} = {two / one_shared:.2f}× on the same Redis + "
+        f"PostgreSQL ({two / one:.2f}× against one process on SQLite and memory). Redis and PostgreSQL run "
+        "unpinned on the same two cores as the pinned bots, the fake and the load generator."
+    )
     sec.target("as shipped: burst ≥ 25 answers/s", shipped["burst"]["answers_per_s"], 25.0, at_most=False, unit="/s")
     sec.target("as shipped: steady 12/s p95 ≤ 300 ms", shipped["steady"]["reply"].get("p95"), 300.0, unit="ms")
     sec.target("webhook: 1 process ≥ 40 answers/s (1 core, limiter off)", one, 40.0, at_most=False, unit="/s")
-    sec.target("webhook: 2 processes ≥ 1.8 × one", two / one if one else None, 1.8, at_most=False, unit="×")
+    sec.target(
+        "webhook: 2 processes ≥ 1.8 × one (same stores)",
+        two / one_shared if one_shared else None,
+        1.8,
+        at_most=False,
+        unit="×",
+    )
     for name, r in runs.items():
         sec.target(f"{name}: nothing lost, nothing twice", float(r["burst"]["lost"] + r["burst"]["duplicates"]), 0.0)
     return sec
