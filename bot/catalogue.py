@@ -12,8 +12,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from .feedback_postgres import create_schema, postgres_errors
-from .stores import postgres_pool
+from .connections import create_schema, postgres_errors, postgres_pool
 
 SCHEMA_LOCK = 0x5_0B_CA7A  # serializes schema creation and activations among processes
 _SCHEMA = """

@@ -111,7 +111,7 @@ def _publish(out: Path, keep: int | None, settings: Settings, corpus, embedder, 
 def _catalogue(settings: Settings, version: str, path: Path) -> None:
     """Record the published version in the shared index catalogue (PostgreSQL) as the active one."""
     from .catalogue import IndexCatalogue
-    from .stores import StoreUnavailable
+    from .connections import StoreUnavailable
 
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     catalogue = None

@@ -9,15 +9,11 @@ replaces the earlier one. Counters add up atomically in the database.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import psycopg
-import psycopg_pool
 from psycopg_pool import ConnectionPool
 
+from .connections import create_schema, postgres_errors, postgres_pool
 from .feedback import Stats, chat_hash
-from .stores import StoreUnavailable, postgres_pool
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +35,6 @@ CREATE TABLE IF NOT EXISTS counters (
     value bigint NOT NULL
 );
 """
-
-
-@contextmanager
-def postgres_errors() -> Iterator[None]:
-    """Translate "PostgreSQL did not answer" into :class:`StoreUnavailable`."""
-    try:
-        yield
-    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
-        raise StoreUnavailable(f"PostgreSQL did not answer: {exc}") from exc
-
-
-def create_schema(pool: ConnectionPool, schema: str, lock: int) -> None:
-    """Run ``schema`` (CREATE ... IF NOT EXISTS) under advisory lock ``lock``: safe when N processes start at once."""
-    with postgres_errors(), pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
-        conn.execute(schema)
 
 
 class PostgresFeedbackStore:

@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from .connections import StoreUnavailable
 from .feedback import chat_hash
 from .gaps import (
     DECISION_COLUMNS,
@@ -41,7 +42,6 @@ from .gaps import (
     Verdict,
     versioned_decisions,
 )
-from .stores import StoreUnavailable
 
 TIMEOUT = 5.0  # seconds to wait for a pooled connection (and to connect) before StoreUnavailable
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from .stores import StoreUnavailable
+from .connections import StoreUnavailable
 
 if TYPE_CHECKING:
     import redis.asyncio

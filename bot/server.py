@@ -46,12 +46,12 @@ from embeddings.retriever import Retriever
 
 from . import metrics
 from .app import build_application, install_token_filter, key_prefix, post_init, prepare_data_dir, stop_following
+from .connections import StoreUnavailable, sync_redis
 from .handlers.errors import track_outcome
 from .index_watch import IndexWatcher
 from .leases import Claim
 from .services import SERVICES_KEY, ServiceError, Services, load_embedder, open_retriever
 from .settings import Settings
-from .stores import StoreUnavailable, sync_redis
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import redis
 
+from .connections import StoreUnavailable, sync_redis
 from .state import StoredHit, Turn, _stored_hit
-from .stores import StoreUnavailable, sync_redis
 
 log = logging.getLogger(__name__)
 

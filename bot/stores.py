@@ -6,17 +6,19 @@ conversation state, rate limits, chat locks and update leases move to Redis; wit
 number of bot processes can answer the same bot side by side.
 
 The Redis and PostgreSQL client libraries (the ``scale`` extra) are imported only when used.
+The clients, timeouts and :class:`StoreUnavailable` live in :mod:`bot.connections`, which the
+backends import; this module imports the backends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .connections import StoreUnavailable, async_redis, postgres_pool, redis_url, sync_redis
 from .feedback import Stats
 from .settings import Settings, SettingsError
 from .state import StoredHit, Turn
@@ -30,17 +32,9 @@ if TYPE_CHECKING:
     from .leases import Leases
     from .throttle import ChatLocks, RateLimiter
 
-# Short timeouts: a store that does not answer within a few seconds fails the update (to be
-# retried by Telegram) rather than holding a worker thread or the event loop.
-REDIS_TIMEOUT = 2.0
-POSTGRES_TIMEOUT = 5.0
 PING_TIMEOUT = 2.0  # /readyz must answer quickly
 # How long an update waits for its chat's Redis lock before giving up (to be retried later).
 LOCK_WAIT = 10.0
-
-
-class StoreUnavailable(Exception):
-    """A shared store did not answer; retry the update later."""
 
 
 @runtime_checkable
@@ -76,67 +70,6 @@ class Feedback(Protocol):
     def stats(self) -> Stats: ...
     def chat_hash(self, chat_id: int) -> str: ...
     def close(self) -> None: ...
-
-
-def redis_url(url: str) -> str:
-    """``url`` as redis-py takes it: valkey:// and valkeys:// speak the same protocol as redis:// and rediss://."""
-    for ours, theirs in (("valkeys://", "rediss://"), ("valkey://", "redis://")):
-        if url.startswith(ours):
-            return theirs + url.removeprefix(ours)
-    return url
-
-
-def redis_options(*, asynchronous: bool) -> dict[str, Any]:
-    """Client options for every Redis connection: short timeouts, two quick retries."""
-    from redis.asyncio.retry import Retry as AsyncRetry
-    from redis.backoff import ExponentialWithJitterBackoff
-    from redis.retry import Retry
-
-    retry_class = AsyncRetry if asynchronous else Retry
-    return {
-        "socket_timeout": REDIS_TIMEOUT,
-        "socket_connect_timeout": REDIS_TIMEOUT,
-        # Two quick retries: a pooled connection that died with a Redis restart is replaced transparently.
-        "retry": retry_class(ExponentialWithJitterBackoff(base=0.02, cap=0.2), retries=2),
-        "health_check_interval": 30,
-    }
-
-
-def sync_redis(url: str) -> redis.Redis:
-    """A redis-py client (with its connection pool) for the sync stores, short timeouts."""
-    import redis
-
-    return redis.Redis.from_url(redis_url(url), decode_responses=True, **redis_options(asynchronous=False))
-
-
-def async_redis(url: str) -> redis.asyncio.Redis:
-    """A redis.asyncio client for locks and leases, short timeouts."""
-    import redis.asyncio
-
-    return redis.asyncio.Redis.from_url(redis_url(url), decode_responses=True, **redis_options(asynchronous=True))
-
-
-def postgres_pool(dsn: str, *, max_size: int = 8, timeout: float | None = None) -> ConnectionPool:
-    """A psycopg connection pool (autocommit, each connection checked before use); opened.
-
-    ``timeout`` (default :data:`POSTGRES_TIMEOUT`) bounds the wait for a connection: PoolTimeout after it.
-    """
-    from psycopg_pool import ConnectionPool
-
-    timeout = POSTGRES_TIMEOUT if timeout is None else timeout
-    pool = ConnectionPool(
-        dsn,
-        min_size=1,
-        max_size=max_size,
-        timeout=timeout,
-        kwargs={"autocommit": True, "connect_timeout": max(2, math.ceil(timeout))},
-        # A connection broken by a server restart is replaced instead of failing the next query.
-        check=ConnectionPool.check_connection,
-        open=False,
-        name="summit",
-    )
-    pool.open(wait=False)
-    return pool
 
 
 @dataclass

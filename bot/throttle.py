@@ -20,7 +20,7 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from .stores import StoreUnavailable, redis_options
+from .connections import StoreUnavailable, redis_options
 
 if TYPE_CHECKING:
     import redis.asyncio

@@ -19,9 +19,10 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .answer import Answer, Hit
+
 if TYPE_CHECKING:
     from .corpus import Corpus
-    from .retriever import Answer
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,6 @@ def encode_answer(answer: Answer) -> bytes:
 def decode_answer(data: bytes | str, corpus: Corpus) -> Answer | None:
     """The answer :func:`encode_answer` wrote, with ``corpus``'s passages; None when it is not one
     or names a passage or sentence ``corpus`` does not have."""
-    from .retriever import Answer, Hit  # the retriever imports this module
-
     try:
         raw = json.loads(data)
         if not isinstance(raw, dict) or raw.get("f") != ANSWER_FORMAT:

@@ -16,9 +16,9 @@ import pytest
 import servers
 from psycopg_pool import ConnectionPool
 
+from bot.connections import StoreUnavailable
 from bot.feedback import chat_hash
 from bot.gaps_postgres import PostgresGapStore, connection_pool
-from bot.stores import StoreUnavailable
 
 SALT = b"a shared secret of the test, 32b"
 

@@ -16,9 +16,9 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from .. import delivery
+from ..connections import StoreUnavailable
 from ..messages import t
 from ..services import services
-from ..stores import StoreUnavailable
 from .common import chat_language
 from .sending import answer_query, send_text
 

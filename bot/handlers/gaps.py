@@ -22,12 +22,12 @@ from telegram.ext import ContextTypes
 from embeddings.retriever import Answer, Retriever
 
 from .. import delivery, keyboards
+from ..connections import StoreUnavailable
 from ..gaps import CANDIDATES, Applied, GapKind, Group, apply_decisions, paragraph_of
 from ..keyboards import ANSWERS, NOT_IN_ARTICLE, Decide
 from ..messages import t
 from ..replies import to_html
 from ..services import Services, services
-from ..stores import StoreUnavailable
 from .common import admin_chat, chat_language
 from .sending import answer_query, send_text
 

@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio
 from servers import RedisServer
 
+from bot.connections import StoreUnavailable
 from bot.leases import Claim, Leases, MemoryLeases, RedisLeases
-from bot.stores import StoreUnavailable
 
 Body = Callable[[Leases, Leases], Awaitable[None]]
 

@@ -119,10 +119,10 @@ def test_ping_names_the_store_that_does_not_answer(
 def test_postgres_down_at_start_is_store_unavailable(tmp_data: Path, postgres_server: PostgresServer) -> None:
     # Nothing listens on this port: the schema cannot be created, and nothing is left open.
     url = f"postgresql://summit@127.0.0.1:{postgres_server.port + 1}/nothing"
-    import bot.stores
+    import bot.connections
 
     config = settings(tmp_data, SUMMIT_DATABASE_URL=url, SUMMIT_FEEDBACK_SALT=SALT)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bot.stores, "POSTGRES_TIMEOUT", 0.5)
+        patch.setattr(bot.connections, "POSTGRES_TIMEOUT", 0.5)
         with pytest.raises(StoreUnavailable, match="PostgreSQL"):
             open_stores(config, prefix="summit:1:")

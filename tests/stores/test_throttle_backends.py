@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio
 from servers import RedisServer
 
-from bot.stores import StoreUnavailable
+from bot.connections import StoreUnavailable
 from bot.throttle import ChatLocks, KeyedLocks, RateLimiter, RedisChatLocks
 
 BACKENDS = ["memory", "redis"]
