@@ -312,14 +312,18 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
     """List the knowledge gaps, or export the editors' decisions as eval rows."""
-    from .gaps import GapStore, export_rows, table
+    from .gaps import export_rows, table
+    from .services import ServiceError, open_gap_store
 
-    if not settings.gaps_db.exists():
+    try:
+        store = open_gap_store(settings)
+    except ServiceError as exc:
+        raise CommandError(str(exc)) from exc
+    if store is None:
         if args.action == "list":
             print(f"no gaps recorded yet ({settings.gaps_db} does not exist)")
         rows: list[dict] = []
     else:
-        store = GapStore(settings.gaps_db)
         try:
             if args.action == "list":
                 print(table(store.groups(), store.decisions()))

@@ -153,13 +153,32 @@ def open_dialogue(settings: Settings, *, repair: bool = False, embedder: Embedde
     return Dialogue(retriever, load_intents(settings, retriever.embedder, version=shipped))
 
 
-def apply_gap_decisions(settings: Settings, retriever: Retriever) -> None:
-    """What editors taught through /gaps, so ``ask``, ``chat`` and ``eval`` answer as the bot does."""
+def open_gap_store(settings: Settings) -> GapStoreBase | None:
+    """The knowledge-gap store the bot writes to (PostgreSQL when shared, else SQLite), or None when
+    there is nothing to read yet; for the CLI and ``ask``/``chat``/``eval``."""
+    if settings.database_url:
+        from .connections import StoreUnavailable
+        from .gaps_postgres import PostgresGapStore
+
+        salt = settings.salt()
+        if salt is None:
+            raise ServiceError("SUMMIT_FEEDBACK_SALT is not set: it is required with SUMMIT_DATABASE_URL")
+        try:
+            return PostgresGapStore(settings.database_url, salt=salt)
+        except StoreUnavailable as exc:
+            raise ServiceError(str(exc)) from exc
     if not settings.gaps_db.exists():  # no decisions yet: do not create the database
-        return
+        return None
     from .gaps import GapStore
 
-    store = GapStore(settings.gaps_db)
+    return GapStore(settings.gaps_db)
+
+
+def apply_gap_decisions(settings: Settings, retriever: Retriever) -> None:
+    """What editors taught through /gaps, so ``ask``, ``chat`` and ``eval`` answer as the bot does."""
+    store = open_gap_store(settings)
+    if store is None:
+        return
     try:
         store.apply(retriever)
     finally:

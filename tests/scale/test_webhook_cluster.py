@@ -113,6 +113,7 @@ def test_kill_9_mid_burst_loses_nothing_and_repeats_only_what_was_in_flight(runn
         if d.target == dead and d.started <= killed_at and not d.ok and (d.finished or killed_at) >= killed_at
     }
     duplicates = sum(n - 2 for n in counts.values() if n > 2)
+    print(f"kill -9 mid-burst: 200/200 answered, {duplicates} twice, {len(in_flight)} in flight at the kill")
     assert duplicates <= len(in_flight), (duplicates, len(in_flight))
 
 
@@ -121,7 +122,8 @@ def test_sigterm_mid_burst_finishes_what_is_in_flight_and_loses_nothing(running:
     before = len(fake.calls_to("sendMessage"))
     clients = ask_all(fake, 100, 2)
     wait_count(running, before, 40)
-    code, _seconds = running.servers[0].timed_stop(60)
+    code, seconds = running.servers[0].timed_stop(60)
+    print(f"SIGTERM mid-burst: the process drained and exited {code} in {seconds:.1f} s")
     assert code == 0, running.servers[0].log()[-3000:]
     counts = answered_once(running, clients, 2)
     assert sorted(set(counts.values())) == [2], "an update was answered twice"
@@ -203,6 +205,8 @@ def test_a_store_stopped_for_seconds_gives_503s_then_every_question_is_answered_
         server.start()
     counts = answered_once(running, clients, 2)
     assert sorted(set(counts.values())) == [2], "an update was answered twice"
+    refused = sum(1 for d in fake.deliveries[first:] if d.status == 503)
+    print(f"{store} stopped ~3 s: {refused} deliveries answered 503, then 20/20 answered once")
     for i in range(2):
         assert running.ready(i)["ready"] is True
 
@@ -273,6 +277,15 @@ def test_webhook_info_and_metrics_say_what_happened(running: Cluster) -> None:
     assert "summit_answer_seconds_bucket" in metrics and "summit_index_info{version=" in metrics
     with urllib.request.urlopen(f"{running.url(1)}/healthz", timeout=5) as response:
         assert json.loads(response.read()) == {"ok": True}
+
+
+def test_the_gaps_of_every_process_are_listed_from_postgresql(running: Cluster) -> None:
+    user = running.fake.private_chat()
+    user.send("What did Kim Jong Un eat for breakfast in Vostochny?")  # the article does not say
+    assert "does not" in user.next_reply(60).text
+    listed = running.cli("gaps", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "breakfast" in listed.stdout
 
 
 def test_the_wrong_secret_is_refused_with_403(running: Cluster) -> None:
