@@ -9,11 +9,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from servers import PostgresServer
 from telegram.error import Forbidden
 
 from bot import app as bot_app
 from bot.gaps import GapStoreBase
 from bot.handlers import gap_digest
+from bot.handlers.gaps import DIGEST_RETRY
 from bot.services import SERVICES_KEY
 from bot.settings import Settings
 from embeddings.retriever import Retriever
@@ -122,3 +124,26 @@ def test_the_application_schedules_the_digest_daily_when_there_are_admins(tmp_da
     )
     assert without_admins.job_queue.jobs() == ()
     without_admins.bot_data[SERVICES_KEY].gaps.close()
+
+
+def test_a_digest_the_database_cannot_serve_is_postponed_not_lost(
+    postgres_url: str, postgres_server: PostgresServer
+) -> None:
+    from bot.gaps_postgres import PostgresGapStore
+
+    store = PostgresGapStore(postgres_url, salt=b"digest-test-salt-0123456789", timeout=1.0)
+    try:
+        record(store, "What did the Americans threaten?", [1, 0, 0])
+        ctx = context(store, {11}, {})
+        retries: list[tuple[object, float]] = []
+        ctx.job_queue = SimpleNamespace(run_once=lambda callback, when, name: retries.append((callback, when)))
+        postgres_server.stop()
+        try:
+            asyncio.run(gap_digest(ctx))  # must not raise: a job's failure would only be logged
+        finally:
+            postgres_server.start()
+        assert ctx.bot.sent == [] and retries == [(gap_digest, DIGEST_RETRY)]
+        asyncio.run(gap_digest(ctx))  # the retry, once the database is back
+        assert [chat for chat, _ in ctx.bot.sent] == [11]
+    finally:
+        store.close()

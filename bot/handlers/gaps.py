@@ -37,6 +37,7 @@ SHOWN = 5  # groups listed per /gaps (most asked first); deciding them brings up
 LABEL_WORDS = 5  # words of a paragraph on its button
 WORDINGS_SHOWN = 3
 DIGEST_EXAMPLES = 3
+DIGEST_RETRY = 600.0  # seconds before a digest the store could not serve is tried again
 FOLLOW_INTERVAL = 5.0  # seconds between two looks for decisions made in other processes
 
 
@@ -199,12 +200,19 @@ async def gap_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
     (compare-and-set of the mark it read) and only the one whose claim lands sends it.
     """
     svc: Services = services(context)
-    seen = await asyncio.to_thread(svc.gaps.digest_mark)
-    new, newest = await asyncio.to_thread(svc.gaps.new_groups, seen)
-    if not new:
+    try:
+        seen = await asyncio.to_thread(svc.gaps.digest_mark)
+        new, newest = await asyncio.to_thread(svc.gaps.new_groups, seen)
+        if new and not await asyncio.to_thread(svc.gaps.claim_digest, seen, newest):
+            log.info("the gap digest was sent by another process")
+            return
+    except StoreUnavailable as exc:
+        # The gaps database is down at digest time: try again later rather than skip the day.
+        log.warning("gap digest postponed by %.0f minutes: %s", DIGEST_RETRY / 60, exc)
+        if context.job_queue is not None:
+            context.job_queue.run_once(gap_digest, DIGEST_RETRY, name="gap digest (retry)")
         return
-    if not await asyncio.to_thread(svc.gaps.claim_digest, seen, newest):
-        log.info("the gap digest was sent by another process")
+    if not new:
         return
     sent = False
     for admin in sorted(svc.settings.admin_ids):
