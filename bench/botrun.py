@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -16,7 +15,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import REPO, SUMMIT_BOT, TOKEN, Section, child_env, copy_index, fmt, proc_status_mb, run_child, summary
+from .common import (
+    REPO,
+    SUMMIT_BOT,
+    TOKEN,
+    Section,
+    child_env,
+    copy_index,
+    fmt,
+    proc_status_mb,
+    run_child,
+    stop_process,
+    summary,
+)
 
 sys.path.insert(0, str(REPO / "tests"))
 from fakes.telegram_server import FakeTelegram
@@ -51,17 +62,6 @@ def _bot_process(fake: FakeTelegram, data_dir: Path, log_path: Path, **extra: st
         )
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
 def cold_bot(data_dir: Path, workdir: Path, *, reps: int) -> list[dict[str, float]]:
     """Process start -> first reply sent to a question that was waiting before the bot started."""
     out = []
@@ -88,7 +88,7 @@ def cold_bot(data_dir: Path, workdir: Path, *, reps: int) -> list[dict[str, floa
                 api_time = sends[0].time - started_wall if sends else first_reply
                 rss = proc_status_mb(proc.pid, "VmHWM")
             finally:
-                _stop(proc)
+                stop_process(proc)
         finally:
             fake.stop()
         out.append({"first_reply_s": first_reply, "sendMessage_at_s": api_time, "peak_rss_mb": rss})
@@ -177,7 +177,7 @@ def _load_once(
         rss_peak = proc_status_mb(proc.pid, "VmHWM")
         api_errors = list(fake.errors()[errors_before:])
     finally:
-        code = _stop(proc)
+        code = stop_process(proc)
         fake.stop()
     log = log_path.read_text(encoding="utf-8", errors="replace")
     handler_errors = len(re.findall(r"error while handling update", log))

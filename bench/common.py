@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -176,3 +177,15 @@ def fmt(value: Any, digits: int = 1) -> str:
             return f"{value:,.0f}"
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM (as a service manager would), then SIGKILL after 30 s; the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode

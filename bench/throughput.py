@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .common import REPO, SUMMIT_BOT, TOKEN, Section, child_env, copy_index, fmt, summary
+from .common import REPO, SUMMIT_BOT, TOKEN, Section, child_env, copy_index, fmt, stop_process, summary
 
 sys.path.insert(0, str(REPO / "tests"))
 from fakes.bot_process import wait_ready
@@ -108,16 +107,6 @@ SECRET = "bench-webhook-secret_0123456789"
 SALT = "bench-salt-0123456789abcdefghij"
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @contextlib.contextmanager
 def polling_bot(data_dir: Path, workdir: Path, **extra: str) -> Iterator[FakeTelegram]:
     """``summit-bot run`` as shipped (long polling, default settings) against a fresh fake."""
@@ -133,7 +122,7 @@ def polling_bot(data_dir: Path, workdir: Path, **extra: str) -> Iterator[FakeTel
         _warm(fake)
         yield fake
     finally:
-        _stop(proc)
+        stop_process(proc)
         fake.stop()
 
 
@@ -188,7 +177,7 @@ def webhook_bots(
         yield fake
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_process(proc)
         fake.stop()
         for server in servers:
             with contextlib.suppress(Exception):
