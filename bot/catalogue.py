@@ -10,9 +10,8 @@ from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
 
-from .connections import create_schema, postgres_errors, postgres_pool
+from .connections import PostgresTables, postgres_errors
 
 SCHEMA_LOCK = 0x5_0B_CA7A  # serializes schema creation and activations among processes
 _SCHEMA = """
@@ -27,22 +26,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS index_versions_one_active ON index_versions (a
 """
 
 
-class IndexCatalogue:
+class IndexCatalogue(PostgresTables):
     """Index versions (version, created, manifest, location, active) with one active version."""
 
-    def __init__(self, dsn_or_pool: str | ConnectionPool) -> None:
-        self._owns_pool = isinstance(dsn_or_pool, str)
-        self.pool = postgres_pool(dsn_or_pool) if isinstance(dsn_or_pool, str) else dsn_or_pool
-        try:
-            create_schema(self.pool, _SCHEMA, SCHEMA_LOCK)
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        """Close the connection pool if the catalogue opened it; safe to call twice."""
-        if self._owns_pool:
-            self.pool.close()
+    schema = _SCHEMA
+    schema_lock = SCHEMA_LOCK
 
     def register(self, version: str, manifest: dict[str, Any], location: str) -> None:
         """Record a version (inactive); registering it again updates its manifest and location."""

@@ -106,3 +106,28 @@ def create_schema(pool: ConnectionPool, schema: str, lock: int) -> None:
     with postgres_errors(), pool.connection() as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
         conn.execute(schema)
+
+
+class PostgresTables:
+    """One store's tables in PostgreSQL, on its own pool (given a URL) or a shared one (given a pool).
+
+    Subclasses set :attr:`schema` (CREATE ... IF NOT EXISTS) and :attr:`schema_lock`; the schema is
+    created on open, under that advisory lock, so N processes may start together.
+    """
+
+    schema: str = ""
+    schema_lock: int = 0
+
+    def __init__(self, dsn_or_pool: str | ConnectionPool) -> None:
+        self._owns_pool = isinstance(dsn_or_pool, str)
+        self.pool = postgres_pool(dsn_or_pool) if isinstance(dsn_or_pool, str) else dsn_or_pool
+        try:
+            create_schema(self.pool, self.schema, self.schema_lock)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the connection pool if this store opened it; safe to call twice."""
+        if self._owns_pool:
+            self.pool.close()

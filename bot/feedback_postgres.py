@@ -12,7 +12,7 @@ import logging
 
 from psycopg_pool import ConnectionPool
 
-from .connections import create_schema, postgres_errors, postgres_pool
+from .connections import PostgresTables, postgres_errors
 from .feedback import Stats, chat_hash
 
 log = logging.getLogger(__name__)
@@ -37,25 +37,17 @@ CREATE TABLE IF NOT EXISTS counters (
 """
 
 
-class PostgresFeedbackStore:
+class PostgresFeedbackStore(PostgresTables):
     """Votes (one per chat, answer and passage) and counters in PostgreSQL; safe to share between threads."""
+
+    schema = _SCHEMA
+    schema_lock = SCHEMA_LOCK
 
     def __init__(self, dsn_or_pool: str | ConnectionPool, *, salt: bytes) -> None:
         if not salt:
             raise ValueError("a shared salt is required: every process must hash chat ids alike")
         self._salt = bytes(salt)
-        self._owns_pool = isinstance(dsn_or_pool, str)
-        self.pool = postgres_pool(dsn_or_pool) if isinstance(dsn_or_pool, str) else dsn_or_pool
-        try:
-            create_schema(self.pool, _SCHEMA, SCHEMA_LOCK)
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        """Close the connection pool if this store opened it; safe to call twice."""
-        if self._owns_pool:
-            self.pool.close()
+        super().__init__(dsn_or_pool)
 
     def chat_hash(self, chat_id: int) -> str:
         """The salted hash stored instead of the chat id."""
