@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from .connections import StoreUnavailable
+from .connections import StoreUnavailable, postgres_pool
 from .feedback import chat_hash
 from .gaps import (
     DECISION_COLUMNS,
@@ -92,29 +92,6 @@ INSERT INTO gap_marks (name, value) VALUES ('digest', 0) ON CONFLICT (name) DO N
 """
 
 
-def connection_pool(dsn: str, *, max_size: int = 4, timeout: float = TIMEOUT) -> ConnectionPool:
-    """A pool of autocommit connections, each checked before use (a server restart costs no failed query).
-
-    Read Committed (the server's default) is assumed: each statement sees what committed before it,
-    which the advisory-lock ordering of :class:`PostgresGapStore` relies on.
-    """
-    return ConnectionPool(
-        dsn,
-        min_size=1,
-        max_size=max_size,
-        timeout=timeout,
-        kwargs={"autocommit": True, "connect_timeout": max(2, int(timeout))},
-        check=ConnectionPool.check_connection,
-        # Give up a failed background reconnection at once: the next call that needs a connection
-        # starts a new attempt. With the default (retry with backoff for 5 min) the pool could sit
-        # out a backoff delay of up to minutes after the server came back (measured: 1.6 s after a
-        # 12 s outage, 0.01 s with 0).
-        reconnect_timeout=0,
-        open=False,
-        name="summit-gaps",
-    )
-
-
 class PostgresGapStore(GapStoreBase):
     """Gaps and decisions in PostgreSQL, bounded; shared by any number of processes, safe between threads.
 
@@ -139,10 +116,10 @@ class PostgresGapStore(GapStoreBase):
         self.max_gaps = max(1, max_gaps)
         self.max_age = max_age_days * 86400
         self._owns_pool = isinstance(dsn, str)
-        self._pool = connection_pool(dsn, timeout=timeout) if isinstance(dsn, str) else dsn
+        # Read Committed (the server's default) is assumed: each statement sees what committed
+        # before it, which the advisory-lock ordering below relies on.
+        self._pool = postgres_pool(dsn, max_size=4, timeout=timeout) if isinstance(dsn, str) else dsn
         try:
-            if self._owns_pool:
-                self._pool.open(wait=False)  # connections are made in the background; _connection() waits
             self._create_schema()
         except BaseException:
             self.close()

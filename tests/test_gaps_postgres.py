@@ -16,9 +16,9 @@ import pytest
 import servers
 from psycopg_pool import ConnectionPool
 
-from bot.connections import StoreUnavailable
+from bot.connections import StoreUnavailable, postgres_pool
 from bot.feedback import chat_hash
-from bot.gaps_postgres import PostgresGapStore, connection_pool
+from bot.gaps_postgres import PostgresGapStore
 
 SALT = b"a shared secret of the test, 32b"
 
@@ -51,8 +51,8 @@ def test_processes_starting_together_create_the_tables_once_beside_the_others(po
 
 
 def test_a_pool_passed_in_is_shared_and_left_open(postgres_url: str) -> None:
-    pool = connection_pool(postgres_url)
-    pool.open()
+    pool = postgres_pool(postgres_url)
+    pool.wait()
     store = PostgresGapStore(pool, salt=SALT)
     record(store)
     store.close()
