@@ -61,6 +61,8 @@ class IntentSpec:
     patterns: tuple[re.Pattern[str], ...]
     examples: tuple[str, ...]
     min_similarity: float
+    # Greeting, thanks, goodbye: never decided by the vector when the message asks something.
+    social: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +92,30 @@ def _strip_vocatives(folded: str, vocatives: tuple[str, ...]) -> str:
     return folded
 
 
+def _question_words(words: list[str]) -> re.Pattern[str] | None:
+    """Whole question or request words, also glued to "و"/"ف" ("وكيف", "فوين")."""
+    folded = sorted({_fold(w) for w in words if _fold(w)}, key=len, reverse=True)
+    if not folded:
+        return None
+    return re.compile(r"(?:^|\s)(?:و|ف)?(?:" + "|".join(map(re.escape, folded)) + r")(?=\s|$)")
+
+
 @cache
 def load_data(path: Path = INTENTS_FILE) -> tuple[tuple[IntentSpec, ...], tuple[str, ...]]:
     """The intents in file order (which breaks ties) and the vocatives; read and validated once."""
+    specs, vocatives, _ = load_all(path)
+    return specs, vocatives
+
+
+@cache
+def load_all(
+    path: Path = INTENTS_FILE,
+) -> tuple[tuple[IntentSpec, ...], tuple[str, ...], re.Pattern[str] | None]:
+    """:func:`load_data` plus the question-word pattern of ``question_words``."""
     data = read_json_object(path, IntentDataError)
     try:
         vocatives = tuple(sorted({_fold(v) for v in data.get("vocatives", [])}, key=len, reverse=True))
+        asking = _question_words([w for words in data.get("question_words", {}).values() for w in words])
         specs = []
         for name, spec in data["intents"].items():
             specs.append(
@@ -105,21 +125,29 @@ def load_data(path: Path = INTENTS_FILE) -> tuple[tuple[IntentSpec, ...], tuple[
                     patterns=tuple(re.compile(p) for ps in spec["patterns"].values() for p in ps),
                     examples=tuple(e for examples in spec["examples"].values() for e in examples),
                     min_similarity=float(spec["min_similarity"]),
+                    social=bool(spec.get("social", False)),
                 )
             )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, re.error) as exc:
         raise IntentDataError(f"{path} is not a valid intents file: {exc!r}") from exc
     if not specs:
         raise IntentDataError(f"{path} defines no intents")
-    return tuple(specs), vocatives
+    return tuple(specs), vocatives, asking
 
 
 class IntentClassifier:
     """Tells small talk and questions about the bot or article from questions about its content."""
 
-    def __init__(self, specs: tuple[IntentSpec, ...], example_vectors: np.ndarray, vocatives: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        specs: tuple[IntentSpec, ...],
+        example_vectors: np.ndarray,
+        vocatives: tuple[str, ...] = (),
+        asking: re.Pattern[str] | None = None,
+    ):
         self.specs = specs
         self.vocatives = vocatives
+        self.asking = asking  # question and request words (see _question_words)
         self.vectors = example_vectors
         self.owner = np.array([n for n, spec in enumerate(specs) for _ in spec.examples], dtype=np.int64)
 
@@ -147,14 +175,14 @@ class IntentClassifier:
         ``write_cache=False`` never writes into ``cache_dir`` (a shipped index is read-only): when
         it lacks the vectors, the examples are embedded in memory, with a warning.
         """
-        specs, vocatives = load_data(path)
+        specs, vocatives, asking = load_all(path)
         examples = [e for spec in specs for e in spec.examples]
         cached = cache_dir / cls.cache_name(embedder, path) if cache_dir is not None else None
         if cached is not None and cached.exists():
             try:
                 vectors = np.load(cached, allow_pickle=False)
                 if vectors.shape == (len(examples), embedder.dim):
-                    return cls(specs, vectors, vocatives)
+                    return cls(specs, vectors, vocatives, asking)
             except (OSError, ValueError):
                 pass  # rebuilt just below
         if cached is not None and not write_cache:
@@ -173,7 +201,7 @@ class IntentClassifier:
                 tmp.replace(cached)
             except OSError:
                 pass  # a read-only index folder only costs the embedding at the next start
-        return cls(specs, vectors, vocatives)
+        return cls(specs, vectors, vocatives, asking)
 
     def rule(self, *texts: str) -> Guess | None:
         """The intent a whole phrase or a deciding pattern gives any of ``texts``, if any."""
@@ -190,6 +218,10 @@ class IntentClassifier:
                     return Guess(spec.name, "pattern", 1.0)
         return None
 
+    def asks(self, *texts: str) -> bool:
+        """Whether any of ``texts`` holds a question or request word ("where", "وين", "اعطيني")."""
+        return self.asking is not None and any(self.asking.search(_fold(text)) for text in texts)
+
     def classify(self, *texts: str, vector: np.ndarray, article_similarity: Callable[[], float]) -> Guess:
         """The intent of a message typed as ``texts[0]`` (rewrites after it), given its vector and
         a way to get its best cosine with the article's units (an index search, only run when a
@@ -203,6 +235,8 @@ class IntentClassifier:
         best = int(np.argmax(similarities))
         score = float(similarities[best])
         spec = self.specs[int(self.owner[best])]
+        if spec.social and self.asks(*texts):
+            return Guess("question", "none", score)
         if score >= spec.min_similarity and score - article_similarity() >= MIN_LEAD:
             return Guess(spec.name, "vector", score)
         return Guess("question", "none", score)

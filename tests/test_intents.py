@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.intents import INTENTS_FILE, IntentClassifier, IntentDataError, load_data
+from bot.intents import INTENTS_FILE, IntentClassifier, IntentDataError, load_all, load_data
 
 REPO = Path(__file__).resolve().parents[1]
 INTENTS = ("greeting", "thanks", "goodbye", "help", "summary")
@@ -55,6 +55,12 @@ def test_data_file_has_every_intent_in_both_languages() -> None:
         ("لخص لي المقال", "summary"),
         ("شو القصة؟", "summary"),
         ("عن ماذا يتحدث المقال؟", "summary"),
+        ("hi bot, how are you?", "greeting"),
+        ("ازيك عامل ايه", "greeting"),
+        ("من وين هالخبر؟", "help"),
+        ("how can you help me?", "help"),
+        ("كيف ممكن تساعدني؟", "help"),
+        ("e5tesar el 5abar pls", "summary"),
     ],
 )
 def test_rules_recognise_small_talk(rules: IntentClassifier, text: str, intent: str) -> None:
@@ -71,6 +77,8 @@ def test_rules_recognise_small_talk(rules: IntentClassifier, text: str, intent: 
         "When was the previous summit?",
         "Who said that?",
         "Hi, where did Kim and Putin meet?",
+        "كيف حال العلاقات بين البلدين؟",
+        "how are relations between Russia and North Korea?",
     ],
 )
 def test_rules_leave_real_questions_alone(rules: IntentClassifier, question: str) -> None:
@@ -78,11 +86,30 @@ def test_rules_leave_real_questions_alone(rules: IntentClassifier, question: str
 
 
 def test_no_question_of_the_project_sets_is_small_talk_by_rule(rules: IntentClassifier) -> None:
-    for name in ("questions.jsonl", "holdout.jsonl", "blind2.jsonl", "blind3.jsonl"):
+    for name in ("questions.jsonl", "holdout.jsonl", "blind2.jsonl", "blind3.jsonl", "blind4.jsonl", "blind5.jsonl"):
         for line in (REPO / "eval" / name).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             if row["type"] != "smalltalk":
                 assert rules.rule(row["question"]) is None, row["question"]
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("وكيف وصل لهناك؟", True),  # glued to "and"
+        ("اعطيني وصفة كنافة", True),  # a request
+        ("Who else was there?", True),
+        ("لقاء 2019 وين", True),
+        ("مشكور ما قصرت", False),  # "ما" here is a negation
+        ("شكرا من القلب", False),  # "من" here is "from"
+        ("thanks, that was helpful", False),
+        ("see you later", False),
+    ],
+)
+def test_question_words_keep_questions_from_the_social_intents(text: str, asks: bool) -> None:
+    specs, vocatives, asking = load_all()
+    classifier = IntentClassifier(specs, np.zeros((0, 4), dtype=np.float32), vocatives, asking)
+    assert classifier.asks(text) is asks
 
 
 def test_a_broken_data_file_is_named(tmp_path: Path) -> None:
