@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from embeddings.answer_types import describe
 from embeddings.corpus import Document, Passage, example_questions
+from embeddings.entities import entity_named
 from embeddings.evaluation import Responder, Response
 from embeddings.retriever import Answer, Hit, RetrievalError, Retriever
 from embeddings.summary import summarise
@@ -212,6 +213,13 @@ class Dialogue:
                 (")", False),
             ]
             passages: tuple[Passage, ...] = (best.passage,)
+        elif answer.entity is not None and (stranger := entity_named(answer.entity)) is not None:
+            # Names someone the article never mentions: say who, rather than a bare "not in the article".
+            segments = [
+                (t(language, "not_mentioned", who=stranger.name(language)), False),
+                ("\n" + t(language, "suggest"), False),
+            ]
+            passages = ()
         else:
             segments = refusal_segments(language)
             passages = ()

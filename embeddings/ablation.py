@@ -18,6 +18,7 @@ _PLAIN = replace(
     answer_type_weight=0.0,
     spelling=False,
     attribute_check=False,
+    entity_check=False,
     follow_ups=False,
     arabizi=False,
     dialect=False,
@@ -48,6 +49,7 @@ _CHANGES: list[tuple[str, dict[str, object]]] = [
     ("+ dialect words matched as MSA", {"dialect": True}),
     ("+ editor questions in BM25 (document expansion)", {"editor_questions": True}),
     ("+ editor questions, dense (query to question)", {"question_weight": _FULL.question_weight}),
+    ("+ entities the article never mentions (Zelensky...)", {"entity_check": True}),
 ]
 
 

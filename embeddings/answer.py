@@ -48,6 +48,8 @@ class Answer:
     # is about the right thing but never gives the fact asked for (``attribute``).
     reason: str | None = None
     attribute: str | None = None
+    # For a question naming someone or something the article never mentions: its key in data/entities.json.
+    entity: str | None = None
     arabizi: bool = False  # typed in Latin letters: the reply is in Arabic script
     decided: bool = False  # settled by an editor's gap decision (a taught or a forbidden question)
 

@@ -129,6 +129,7 @@ def encode_answer(answer: Answer) -> bytes:
         "t": answer.truncated,
         "r": answer.reason,
         "at": answer.attribute,
+        "e": answer.entity,
         "z": answer.arabizi,
         "d": answer.decided,
     }
@@ -167,6 +168,7 @@ def decode_answer(data: bytes | str, corpus: Corpus) -> Answer | None:
             truncated=bool(raw["t"]),
             reason=raw["r"],
             attribute=raw["at"],
+            entity=raw.get("e"),
             arabizi=bool(raw["z"]),
             decided=bool(raw["d"]),
         )

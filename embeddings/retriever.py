@@ -48,6 +48,7 @@ from .answer_types import AnswerType, Attribute, asked_attribute, expected_type,
 from .artifact import open_artifact
 from .corpus import Corpus, continues_previous, load_corpus
 from .embedders import Embedder
+from .entities import Mentions
 from .language import Language
 from .lexical import LexicalIndex, build_lexical, terms
 from .normalize import normalise
@@ -133,6 +134,9 @@ class RetrievalConfig:
     answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/...)
     spelling: bool = True  # rewrite words the corpus spells differently (Shoygu -> Shoigu) before retrieval
     attribute_check: bool = True  # "How old is...?" needs a passage that states an age (answer_types.py)
+    # "What did Zelensky say about the summit?": a question naming someone or something of world news that
+    # the article never mentions is refused (entities.py, data/entities.json).
+    entity_check: bool = True
     follow_ups: bool = True  # fold elliptical questions into the previous one
     continuations: bool = True  # "what did he add?" -> the "He added:" paragraph after the previous answer
     points_at_answer: bool = True  # "who said that?" -> the paragraph just shown
@@ -273,6 +277,11 @@ class Retriever:
             self.expanded = build_lexical(self.corpus, with_questions=True) if has_questions else self.lexical
         if self.speller is None:
             self.speller = Speller.from_texts(text for p in self.corpus.passages for text in p.views().values())
+        # Entities of world news this corpus never mentions (the titles count as mentions too).
+        self.mentions = Mentions(
+            [text for p in self.corpus.passages for text in p.views().values()]
+            + [d.title(language) for d in self.corpus.documents for language in ("ar", "en")]
+        )
         # Per passage: language -> [paragraph unit, sentence units...], and language -> [editor question units].
         self._units_of: list[dict[str, list[int]]] = [{} for _ in self.corpus.passages]
         self._questions_of: list[dict[str, list[int]]] = [{} for _ in self.corpus.passages]
@@ -627,13 +636,16 @@ class Retriever:
             # About the right person or place, but the article never gives that fact.
             reason = "fact_not_stated" if answered else reason
             answered = False
+        stranger = self.mentions.unmentioned(query.typed, query.words) if cfg.entity_check else None
+        if stranger is not None:  # names someone or something the article never mentions
+            answered, reason, attribute = False, "not_in_article", None
         confidence = "low"
         if answered:
             confidence = "high" if relevance >= threshold + cfg.high_confidence else "medium"
         if taught:  # an editor said which paragraph answers this question
-            answered, reason, attribute, confidence = True, None, None, "high"
+            answered, reason, attribute, confidence, stranger = True, None, None, "high", None
         elif ruling is not None and ruling[0] == "forbidden":  # an editor said the article does not answer it
-            answered, reason, attribute, confidence = False, "not_in_article", None, "low"
+            answered, reason, attribute, confidence, stranger = False, "not_in_article", None, "low", None
 
         hits = tuple(
             Hit(
@@ -655,6 +667,7 @@ class Retriever:
             truncated=truncated,
             reason=reason,
             attribute=attribute if reason == "fact_not_stated" else None,
+            entity=stranger.key if stranger is not None else None,
             arabizi=query.arabizi,
             decided=ruling is not None and (taught or ruling[0] == "forbidden"),
         )

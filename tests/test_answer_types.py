@@ -22,7 +22,7 @@ from embeddings.corpus import load_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
-EVAL_SETS = ["questions.jsonl", "holdout.jsonl", "blind2.jsonl", "blind3.jsonl", "blind4.jsonl"]
+EVAL_SETS = ["questions.jsonl", "holdout.jsonl", "blind2.jsonl", "blind3.jsonl", "blind4.jsonl", "blind5.jsonl"]
 
 # Per kind: questions that ask for it, in English and in Arabic (MSA and dialect, with and without hamzas).
 ASKS: dict[str, tuple[list[str], list[str]]] = {
@@ -120,7 +120,29 @@ ASKS: dict[str, tuple[list[str], list[str]]] = {
 }
 
 # Questions the article answers, worded close to the patterns: none asks for one of the kinds.
+ASKS.update(
+    {
+        "attendance": (
+            ["How many people were in the North Korean delegation?", "How many journalists attended the lunch?"],
+            ["كم شخص حضر الغداء؟", "قديش عدد الحضور؟"],
+        ),
+        "life_event": (["When did Ahn Chan-il defect?", "When did Lavrov retire?"], ["امتى انشق آن تشان إيل؟"]),
+        "outcome": (
+            ["Did North Korea end up sending the shells?", "Did the deal eventually go ahead?"],
+            ["كوريا بعتت قذايف لروسيا بعد القمة ولا لأ؟", "شو صار بالنهاية بالصفقة؟"],
+        ),
+    }
+)
+ASKS["food"][0].append("what was Putin actually drinking during the toast?")
+ASKS["food"][1].append("شو كان بيشرب بوتين؟")
+
 NOT_ASKED = [
+    "What did Putin drink a toast to?",
+    "ماذا شرب بوتين نخب؟",
+    "How many ministers took part in the talks?",
+    "When did Kim leave North Korea?",
+    "Has anything been announced so far about an arms deal?",
+    "ماذا فعلا بعد المحادثات؟",
     "How long were the formal talks?",
     "ما طول المحادثات الرسمية؟",
     "How long has Russia been fighting in Ukraine?",
@@ -190,6 +212,9 @@ STATED: dict[str, tuple[str, str]] = {
     "distance": ("Vladivostok lies 700 kilometres from Pyongyang.", "تبعد فلاديفوستوك 700 كيلومتر عن بيونغ يانغ"),
     "career": ("Shoigu formerly served as emergencies minister.", "شغل شويغو منصب وزير الطوارئ سابقا"),
     "year": ("He defected in 1996.", "انشق عام 1996"),
+    "attendance": ("Some 40 officials accompanied him.", "رافقه 40 مسؤولا"),
+    "life_event": ("He defected in 1996.", "انشق عام 1996"),
+    "outcome": ("The shells were subsequently delivered.", "وصلت الشحنة في وقت لاحق"),
     "food": ("Caviar and soup were served.", "تضمنت قائمة الطعام أطباقا كورية"),
     "clothes": ("Kim wore a dark suit.", "ارتدى كيم بدلة داكنة"),
     "return": ("Kim returned to Pyongyang on Sunday.", "عاد كيم إلى بيونغ يانغ الأحد"),
@@ -253,8 +278,8 @@ def test_the_seed_article_states_none_of_the_kinds(passages) -> None:
     assert len(passages) == 22
     for kind in fact_types():
         stating = [p.paragraph for p in passages if states(kind, p.views())]
-        # A year is the one such fact the report gives: "a previous trip ... in 2019".
-        assert stating == ([11] if kind == "year" else []), f"{kind} stated by ¶{stating}"
+        # A year is the one such fact the report gives: "a previous trip ... in 2019" (a life event needs one).
+        assert stating == ([11] if kind in ("year", "life_event") else []), f"{kind} stated by ¶{stating}"
     by_number = {p.paragraph: p.views() for p in passages}
     assert supplies("quantity", by_number[4])  # nearly two hours of talks
     assert supplies("quantity", by_number[17])  # two ballistic missiles

@@ -169,3 +169,18 @@ def test_state_round_trips_and_reads_the_old_plain_form() -> None:
     assert DialogueState.loads(state.dumps()) == state
     assert DialogueState.loads("Where did they meet?") == DialogueState(previous="Where did they meet?")
     assert DialogueState.loads(None) == DialogueState()
+
+
+@pytest.mark.parametrize(
+    ("question", "opening"),
+    [
+        ("What did Zelensky say about the Kim-Putin meeting?", "The article does not mention Volodymyr Zelensky"),
+        ("شنو رد زيلينسكي على الزيارة؟", "لا يذكر المقال فولوديمير زيلينسكي"),
+        ("مين رئيس كوريا الجنوبية دلوقتي؟", "لا يذكر المقال رئيس كوريا الجنوبية"),
+    ],
+)
+def test_someone_the_article_never_mentions_is_named_in_the_refusal(e5_dialogue, question, opening) -> None:
+    reply, _ = ask(e5_dialogue, question)
+    assert reply.kind == "refusal" and reply.reason == "not_in_article"
+    assert reply.text.startswith(opening)
+    assert reply.to_json()["answered"] is False and reply.answer is not None and reply.answer.entity
