@@ -159,6 +159,11 @@ class FactKind:
     # answerable question; 1 for facts common in any report (a year), where "some passage near the
     # top gives one" says nothing.
     within: int = 3
+    # "name": whether a passage gives the fact depends on the question (the name of *what*), so the
+    # retriever asks embeddings/names.py instead of ``states``; ``not_names`` are the capitalised
+    # words that are not names (weekdays, nationalities, titles).
+    check: str | None = None
+    not_names: frozenset[str] = frozenset()
 
 
 def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
@@ -177,20 +182,42 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
             fail(f"{where}: a kind's name is lower-case letters and underscores")
         if not isinstance(spec, dict):
             fail(f"{where}: expected an object")
-        unknown = set(spec) - {"asks", "states", "describe", "note", "within"}
+        unknown = set(spec) - {"asks", "states", "describe", "note", "within", "check", "not_names"}
         if unknown:
-            fail(f"{where}: unknown field(s) {sorted(unknown)}; expected asks, states, describe, note, within")
+            fail(
+                f"{where}: unknown field(s) {sorted(unknown)}; "
+                "expected asks, states, describe, note, within, check, not_names"
+            )
+        check = spec.get("check")
+        if check not in (None, "name"):
+            fail(f'{where}: check is "name" or absent')
+        not_names = spec.get("not_names", [])
+        if not isinstance(not_names, list) or not all(isinstance(w, str) and w.strip() for w in not_names):
+            fail(f"{where}: not_names is a list of words")
         within = spec.get("within", 3)
         if not isinstance(within, int) or not 1 <= within <= 10:
             fail(f"{where}: within is a whole number of top passages from 1 to 10")
         asks = _patterns(spec.get("asks"), f"{where}: asks", fail, required=_REQUIRED_LANGUAGES)
-        states = _patterns(spec.get("states"), f"{where}: states", fail, required=())
+        # A kind with a check of its own needs no states patterns: none then match.
+        states = (
+            _patterns(spec.get("states"), f"{where}: states", fail, required=())
+            if spec.get("states") or check is None
+            else re.compile(r"(?!)")
+        )
         describe = spec.get("describe")
         if not isinstance(describe, dict) or not all(
             isinstance(describe.get(language), str) and describe[language].strip() for language in _REQUIRED_LANGUAGES
         ):
             fail(f"{where}: describe needs a non-empty phrase for each of {list(_REQUIRED_LANGUAGES)}")
-        kinds[name] = FactKind(name=name, asks=asks, states=states, describe=dict(describe), within=within)
+        kinds[name] = FactKind(
+            name=name,
+            asks=asks,
+            states=states,
+            describe=dict(describe),
+            within=within,
+            check=check,
+            not_names=frozenset(w.lower() for w in not_names),
+        )
     return kinds
 
 

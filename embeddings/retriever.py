@@ -44,13 +44,23 @@ import numpy as np
 
 from .answer import Answer, Hit
 from .answer_cache import AnswerCache, MemoryAnswerCache
-from .answer_types import AnswerType, Attribute, asked_attribute, expected_type, stated_within, states, supplies
+from .answer_types import (
+    AnswerType,
+    Attribute,
+    asked_attribute,
+    expected_type,
+    fact_types,
+    stated_within,
+    states,
+    supplies,
+)
 from .artifact import open_artifact
 from .corpus import Corpus, continues_previous, load_corpus
 from .embedders import Embedder
 from .entities import Mentions
 from .language import Language
 from .lexical import LexicalIndex, build_lexical, terms
+from .names import holds_a_name, names_thing, thing_asked
 from .normalize import normalise
 from .query import Query, read_query
 from .spelling import Speller
@@ -70,7 +80,8 @@ _ANAPHORA = frozenset(
     normalise(w)
     for w in """
     he she it they them him her his its their theirs there then else
-    ذلك تلك هناك حينها وقتها عنه عنها عنهم فيه فيها منه منها ده دول هيك كمان برضه بعدين بعدها بعده قبلها قبله
+    ذلك تلك هناك حينها وقتها عنه عنها عنهم فيه فيها منه منها معه معها معهم معاه معاها
+    ده دول هيك كمان برضه بعدين بعدها بعده قبلها قبله
     """.split()
 )
 # Question words that, glued to a leading "and" (و/ف), open an Arabic follow-up: "ومن حضر؟".
@@ -568,7 +579,8 @@ class Retriever:
             vector = self.vector(query.text)
         language: Language = query.language
         ruling = self._ruling(vector)  # the question's own vector: a taught question stands alone
-        use_context = bool(cfg.follow_ups and context and is_elliptical(query.text))
+        # Dialect read as MSA too: "وشلون وصل؟" is "وكيف وصل؟".
+        use_context = bool(cfg.follow_ups and context and (is_elliptical(query.text) or is_elliptical(query.words)))
         query_terms = terms(query.words)
         if use_context:
             previous = self.read(context or "")  # only a context that will be read is worth correcting
@@ -599,7 +611,10 @@ class Retriever:
             fused = fused + cfg.answer_type_weight * self._supplies(kind)[candidates]
         if use_context and cfg.shown_penalty and shown is not None:
             at = self._shown_index(shown, "")
-            if at is not None and at in candidates:
+            # Unless the shown paragraph holds the kind of answer the follow-up asks for: "how did he get
+            # there?" after "where did they meet?" is answered by the same paragraph ("arrived aboard his train").
+            keeps = kind is not None and at is not None and bool(self._supplies(kind)[at])
+            if at is not None and at in candidates and not keeps:
                 fused[candidates.index(at)] -= cfg.shown_penalty
         if use_context and cfg.stay_with_article and cfg.article_weight and len(self.corpus.documents) > 1:
             article = self._followed_article(query.words, shown, context or "")
@@ -632,7 +647,8 @@ class Retriever:
         reason = None if answered else "not_in_article"
         attribute = asked_attribute(query.words) if cfg.attribute_check else None
         window = stated_within(attribute) if attribute is not None else 0
-        if attribute is not None and not any(self._states(attribute)[candidates[i]] for i in ranked[:window]):
+        top = [candidates[i] for i in ranked[:window]]
+        if attribute is not None and not self._gives(attribute, top, query, language, unit_scores, query_terms):
             # About the right person or place, but the article never gives that fact.
             reason = "fact_not_stated" if answered else reason
             answered = False
@@ -764,6 +780,30 @@ class Retriever:
                 coverage = min(1.0, len(ids) / FULL_COVERAGE)
                 scores[n] = coverage * max(unit_scores[j] for j in ids)
         return scores if found else None
+
+    def _gives(
+        self,
+        attribute: Attribute,
+        top: list[int],
+        query: Query,
+        language: str,
+        unit_scores: dict[int, float],
+        query_terms: list[str],
+    ) -> bool:
+        """Whether one of the ``top`` passages gives the asked-for fact (a name: see names.py)."""
+        kind = fact_types()[attribute]
+        if kind.check != "name":
+            return any(self._states(attribute)[i] for i in top)
+        english = [self.corpus.passages[i].views().get("en") for i in top]
+        if not all(english):
+            return True  # no English text to read names from: cannot judge, so do not refuse
+        thing = thing_asked(query.words) if language == "en" else ()
+        if thing:
+            said = [names_thing(thing, text or "", kind.not_names) for text in english]
+            return any(said) or all(s is None for s in said)
+        # An Arabic question's noun is not in the English text: the best sentence must hold a name.
+        sentence = self._highlights(top[0], unit_scores, query_terms).get("en", english[0] or "")
+        return holds_a_name(sentence, kind.not_names)
 
     def _supplies(self, kind: AnswerType) -> np.ndarray:
         """1.0 for passages that contain an answer of ``kind`` (a place, a time...)."""

@@ -133,6 +133,14 @@ ASKS.update(
         ),
     }
 )
+ASKS["name"] = (
+    ["What's the name of the Chinese spokeswoman?", "what is Kim's train called?"],
+    ["ما اسم المتحدثة باسم الخارجية الصينية؟", "وزير الصناعة الروسي شو اسمه؟"],
+)
+ASKS["speed"] = (
+    ["How fast is Kim's armoured train?", "What's the top speed of the missile?"],
+    ["كم سرعة قطار كيم المدرع؟"],
+)
 ASKS["food"][0].append("what was Putin actually drinking during the toast?")
 ASKS["food"][1].append("شو كان بيشرب بوتين؟")
 
@@ -142,6 +150,8 @@ NOT_ASKED = [
     "How many ministers took part in the talks?",
     "When did Kim leave North Korea?",
     "Has anything been announced so far about an arms deal?",
+    "How quickly did Kim travel to Russia?",
+    "هل وصل كيم بسرعة؟",
     "ماذا فعلا بعد المحادثات؟",
     "How long were the formal talks?",
     "ما طول المحادثات الرسمية؟",
@@ -213,6 +223,7 @@ STATED: dict[str, tuple[str, str]] = {
     "career": ("Shoigu formerly served as emergencies minister.", "شغل شويغو منصب وزير الطوارئ سابقا"),
     "year": ("He defected in 1996.", "انشق عام 1996"),
     "attendance": ("Some 40 officials accompanied him.", "رافقه 40 مسؤولا"),
+    "speed": ("The train travels at 60 km per hour.", "يسير القطار بسرعة 60 كيلومترا في الساعة"),
     "life_event": ("He defected in 1996.", "انشق عام 1996"),
     "outcome": ("The shells were subsequently delivered.", "وصلت الشحنة في وقت لاحق"),
     "food": ("Caviar and soup were served.", "تضمنت قائمة الطعام أطباقا كورية"),
@@ -240,7 +251,8 @@ def test_the_data_file_loads_with_every_kind_described_in_both_languages() -> No
 
 
 def test_every_kind_has_examples_here() -> None:
-    assert set(ASKS) == set(fact_types()) == set(STATED)
+    # A name is told by the question (the name of what), in tests/test_names.py.
+    assert set(ASKS) == set(fact_types()) == set(STATED) | {"name"}
 
 
 @pytest.mark.parametrize("kind", sorted(ASKS))
@@ -280,6 +292,7 @@ def test_the_seed_article_states_none_of_the_kinds(passages) -> None:
         stating = [p.paragraph for p in passages if states(kind, p.views())]
         # A year is the one such fact the report gives: "a previous trip ... in 2019" (a life event needs one).
         assert stating == ([11] if kind in ("year", "life_event") else []), f"{kind} stated by ¶{stating}"
+        # (The name kind never matches here: embeddings/names.py decides it.)
     by_number = {p.paragraph: p.views() for p in passages}
     assert supplies("quantity", by_number[4])  # nearly two hours of talks
     assert supplies("quantity", by_number[17])  # two ballistic missiles
@@ -304,7 +317,8 @@ def test_no_answerable_question_is_refused_by_the_fact_check(name: str, passages
     refused = [
         (q["id"], kind, q["question"])
         for q in questions
-        if (kind := asked_attribute(q["question"])) is not None and not any(states(kind, p.views()) for p in passages)
+        if (kind := asked_attribute(q["question"])) not in (None, "name")  # names: tests/test_names.py
+        and not any(states(kind, p.views()) for p in passages)
     ]
     assert refused == []
 

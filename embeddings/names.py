@@ -1,0 +1,92 @@
+"""Whether the article gives the name a question asks for ("What's the name of the Chinese spokeswoman?").
+
+Readers ask for the name of someone or something the article describes without naming: the
+spokeswoman, the spy satellite, the train. Such a question is about the right paragraph and
+clears every similarity threshold; only the missing name tells it apart. News English marks a
+name by capitals, so the check reads a passage's English text (the original or the aligned
+translation), with the words that are capitalised without being names (weekdays, months,
+nationalities, titles) listed in ``data/fact_types.json`` under the ``name`` kind:
+
+* an English question names the thing ("the name of North Korea's *spy satellite*"): a passage
+  gives its name when it writes the thing with a capital ("the *Vostochny* space base", "*Industry
+  Minister* Denis Manturov") or right next to a name;
+* an Arabic question's noun cannot be found in the English text, so there the best sentence for
+  the question must hold a name at all ("a spokeswoman for Chinese diplomacy affirmed on Wednesday"
+  holds none).
+
+When a passage has no English text, or no passage mentions the thing, the check cannot judge and
+does not refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .normalize import normalise
+
+# Where the thing asked about starts and stops in "what is the name of the X who ...?".
+_NAME_OF = re.compile(r"\bnames? of (?:the |this |that |his |her |its |their |a |an )?(?P<thing>.+)$")
+_CALLED = re.compile(
+    r"\b(?:what|how) (?:is|was|are|were|s) (?:the |this |that |his |her |its |their )?(?P<thing>.+?) called\b"
+)
+_STOP = re.compile(r"\b(?:who|whom|whose|that|which|where|when|he|she|they|it|in|at|on|from|during|after)\b.*$")
+_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "his", "her", "its", "their"})
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|[^\sA-Za-z]")
+# A capital after these opens a sentence or a quote: it says nothing about a name.
+_OPENERS = frozenset({".", "(", "–", '"', "“", ":", "!", "?"})
+
+
+def thing_asked(question: str) -> tuple[str, ...]:
+    """The words of the thing an English question asks the name of ("spy satellite"), if it asks one."""
+    text = normalise(question)
+    match = _NAME_OF.search(text) or _CALLED.search(text)
+    if match is None:
+        return ()
+    thing = _STOP.sub("", match.group("thing")).split()
+    return tuple(_singular(w) for w in thing if w not in _DETERMINERS)
+
+
+def _singular(word: str) -> str:
+    """ "koreas" (possessive, apostrophe dropped) and "satellites" both meet "satellite"."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _is_name(token: str, not_names: frozenset[str]) -> bool:
+    return token[:1].isupper() and token.replace("'", "").replace("-", "").isalpha() and token.lower() not in not_names
+
+
+def names_thing(thing: Iterable[str], english: str, not_names: frozenset[str]) -> bool | None:
+    """Whether ``english`` gives a name for the thing; None when it never mentions the thing.
+
+    A name sits right before or after the words of the thing: "the *Vostochny* space base",
+    "Industry Minister *Denis* Manturov", "the *World* Institute".
+    """
+    words = set(thing)
+    tokens = _TOKEN.findall(english)
+
+    def ours(token: str) -> bool:
+        return _singular(token.lower().rstrip("'’")) in words
+
+    found = False
+    for i, token in enumerate(tokens):
+        if not ours(token):
+            continue
+        found = True
+        before = i - 1
+        while before >= 0 and ours(tokens[before]):
+            before -= 1
+        after = i + 1
+        while after < len(tokens) and ours(tokens[after]):
+            after += 1
+        if before >= 0 and _is_name(tokens[before], not_names) and (before == 0 or tokens[before - 1] not in _OPENERS):
+            return True
+        if after < len(tokens) and (_is_name(tokens[after], not_names) or tokens[after] in ("named", "called")):
+            return True
+    return False if found else None
+
+
+def holds_a_name(sentence: str, not_names: frozenset[str]) -> bool:
+    """Whether an English sentence holds a name (a capitalised word that does not open it)."""
+    tokens = _TOKEN.findall(sentence)
+    return any(_is_name(token, not_names) and i > 0 and tokens[i - 1] not in _OPENERS for i, token in enumerate(tokens))
