@@ -137,6 +137,18 @@ ASKS["name"] = (
     ["What's the name of the Chinese spokeswoman?", "what is Kim's train called?"],
     ["ما اسم المتحدثة باسم الخارجية الصينية؟", "وزير الصناعة الروسي شو اسمه؟"],
 )
+ASKS.update(
+    {
+        "gift": (["What gifts did Kim and Putin exchange?"], ["شو الهدايا اللي تبادلوها؟"]),
+        "residence": (["Where does Ahn Chan-il live?"], ["وين ساكن آن تشان إيل؟"]),
+        "headquarters": (["Where is the World Institute for North Korean Studies headquartered?"], ["وين مقر المعهد؟"]),
+        "stay_length": (["How long will Kim stay in Russia?"], ["كم يوم رح يقعد كيم بروسيا؟"]),
+        "clock_time": (["What time did the talks start?"], ["الساعه كم بدأت المحادثات؟"]),
+        "health": (["Is Kim in good health?"], ["كيف صحة كيم؟"]),
+        "hobby": (["What are Kim's hobbies?"], ["شو هوايات كيم؟"]),
+    }
+)
+ASKS["military"][0].append("How many missiles does North Korea have?")
 ASKS["speed"] = (
     ["How fast is Kim's armoured train?", "What's the top speed of the missile?"],
     ["كم سرعة قطار كيم المدرع؟"],
@@ -151,6 +163,8 @@ NOT_ASKED = [
     "When did Kim leave North Korea?",
     "Has anything been announced so far about an arms deal?",
     "How quickly did Kim travel to Russia?",
+    "How many missiles did Japan say were fired?",
+    "What does Kim find interesting, according to Putin?",
     "هل وصل كيم بسرعة؟",
     "ماذا فعلا بعد المحادثات؟",
     "How long were the formal talks?",
@@ -223,6 +237,13 @@ STATED: dict[str, tuple[str, str]] = {
     "career": ("Shoigu formerly served as emergencies minister.", "شغل شويغو منصب وزير الطوارئ سابقا"),
     "year": ("He defected in 1996.", "انشق عام 1996"),
     "attendance": ("Some 40 officials accompanied him.", "رافقه 40 مسؤولا"),
+    "gift": ("Kim presented Putin with a rifle.", "أهدى كيم بوتين بندقية"),
+    "residence": ("Ahn lives in Seoul.", "يعيش في سيول"),
+    "headquarters": ("The institute is based in Seoul.", "ومقره سيول"),
+    "stay_length": ("a six-day visit", "زيارة تستمر ستة أيام"),
+    "clock_time": ("The talks began at 1 pm.", "بدأت المحادثات الساعة 1"),
+    "health": ("Kim's health has worried officials.", "أثارت صحته قلق المسؤولين"),
+    "hobby": ("His favourite sport is basketball.", "رياضته المفضلة كرة السلة"),
     "speed": ("The train travels at 60 km per hour.", "يسير القطار بسرعة 60 كيلومترا في الساعة"),
     "life_event": ("He defected in 1996.", "انشق عام 1996"),
     "outcome": ("The shells were subsequently delivered.", "وصلت الشحنة في وقت لاحق"),
@@ -291,7 +312,9 @@ def test_the_seed_article_states_none_of_the_kinds(passages) -> None:
     for kind in fact_types():
         stating = [p.paragraph for p in passages if states(kind, p.views())]
         # A year is the one such fact the report gives: "a previous trip ... in 2019" (a life event needs one).
-        assert stating == ([11] if kind in ("year", "life_event") else []), f"{kind} stated by ¶{stating}"
+        # "Sunday evening" is a time of day: "What time did Kim leave?" is answered by ¶16.
+        expected = {"year": [11], "life_event": [11], "clock_time": [16]}.get(kind, [])
+        assert stating == expected, f"{kind} stated by ¶{stating}"
         # (The name kind never matches here: embeddings/names.py decides it.)
     by_number = {p.paragraph: p.views() for p in passages}
     assert supplies("quantity", by_number[4])  # nearly two hours of talks
