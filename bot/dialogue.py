@@ -23,6 +23,7 @@ from embeddings.answer_types import describe
 from embeddings.corpus import Document, Passage, example_questions
 from embeddings.entities import entity_named
 from embeddings.evaluation import Responder, Response
+from embeddings.language import detect_language
 from embeddings.retriever import Answer, Hit, RetrievalError, Retriever
 from embeddings.summary import summarise
 
@@ -151,6 +152,8 @@ class Dialogue:
             query.typed, query.text, vector=vector, article_similarity=lambda: retriever.closeness(vector)
         )
         reply_language = language or query.language
+        if state.previous and not any(c.isalpha() for c in query.typed):
+            reply_language = language or detect_language(state.previous)  # "👍" answers in the chat's language
         if guess.intent != "question":
             return replace(self._small_talk(guess, reply_language, state), message=query.typed), state
 

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -92,6 +93,11 @@ def _strip_vocatives(folded: str, vocatives: tuple[str, ...]) -> str:
     return folded
 
 
+def _bare_emoji(text: str) -> str:
+    """An emoji without its variation selector or skin tone ("👍🏽" and "👍" are one)."""
+    return "".join(c for c in text if c != "\ufe0f" and not 0x1F3FB <= ord(c) <= 0x1F3FF)
+
+
 def _question_words(words: list[str]) -> re.Pattern[str] | None:
     """Whole question or request words, also glued to "و"/"ف" ("وكيف", "فوين")."""
     folded = sorted({_fold(w) for w in words if _fold(w)}, key=len, reverse=True)
@@ -103,19 +109,20 @@ def _question_words(words: list[str]) -> re.Pattern[str] | None:
 @cache
 def load_data(path: Path = INTENTS_FILE) -> tuple[tuple[IntentSpec, ...], tuple[str, ...]]:
     """The intents in file order (which breaks ties) and the vocatives; read and validated once."""
-    specs, vocatives, _ = load_all(path)
+    specs, vocatives, _, _ = load_all(path)
     return specs, vocatives
 
 
 @cache
 def load_all(
     path: Path = INTENTS_FILE,
-) -> tuple[tuple[IntentSpec, ...], tuple[str, ...], re.Pattern[str] | None]:
-    """:func:`load_data` plus the question-word pattern of ``question_words``."""
+) -> tuple[tuple[IntentSpec, ...], tuple[str, ...], re.Pattern[str] | None, dict[str, Intent]]:
+    """:func:`load_data` plus the question-word pattern of ``question_words`` and the ``emoji`` map."""
     data = read_json_object(path, IntentDataError)
     try:
         vocatives = tuple(sorted({_fold(v) for v in data.get("vocatives", [])}, key=len, reverse=True))
         asking = _question_words([w for words in data.get("question_words", {}).values() for w in words])
+        emoji = {_bare_emoji(e): intent for intent, marks in data.get("emoji", {}).items() for e in marks}
         specs = []
         for name, spec in data["intents"].items():
             specs.append(
@@ -132,7 +139,10 @@ def load_all(
         raise IntentDataError(f"{path} is not a valid intents file: {exc!r}") from exc
     if not specs:
         raise IntentDataError(f"{path} defines no intents")
-    return tuple(specs), vocatives, asking
+    unknown = sorted(set(emoji.values()) - {spec.name for spec in specs})
+    if unknown:
+        raise IntentDataError(f"{path}: emoji listed under unknown intent(s) {unknown}")
+    return tuple(specs), vocatives, asking, emoji
 
 
 class IntentClassifier:
@@ -144,9 +154,11 @@ class IntentClassifier:
         example_vectors: np.ndarray,
         vocatives: tuple[str, ...] = (),
         asking: re.Pattern[str] | None = None,
+        emoji: dict[str, Intent] | None = None,
     ):
         self.specs = specs
         self.vocatives = vocatives
+        self.emoji = emoji or {}  # emoji -> intent, for messages of emoji only
         self.asking = asking  # question and request words (see _question_words)
         self.vectors = example_vectors
         self.owner = np.array([n for n, spec in enumerate(specs) for _ in spec.examples], dtype=np.int64)
@@ -175,14 +187,14 @@ class IntentClassifier:
         ``write_cache=False`` never writes into ``cache_dir`` (a shipped index is read-only): when
         it lacks the vectors, the examples are embedded in memory, with a warning.
         """
-        specs, vocatives, asking = load_all(path)
+        specs, vocatives, asking, emoji = load_all(path)
         examples = [e for spec in specs for e in spec.examples]
         cached = cache_dir / cls.cache_name(embedder, path) if cache_dir is not None else None
         if cached is not None and cached.exists():
             try:
                 vectors = np.load(cached, allow_pickle=False)
                 if vectors.shape == (len(examples), embedder.dim):
-                    return cls(specs, vectors, vocatives, asking)
+                    return cls(specs, vectors, vocatives, asking, emoji)
             except (OSError, ValueError):
                 pass  # rebuilt just below
         if cached is not None and not write_cache:
@@ -201,10 +213,12 @@ class IntentClassifier:
                 tmp.replace(cached)
             except OSError:
                 pass  # a read-only index folder only costs the embedding at the next start
-        return cls(specs, vectors, vocatives, asking)
+        return cls(specs, vectors, vocatives, asking, emoji)
 
     def rule(self, *texts: str) -> Guess | None:
         """The intent a whole phrase or a deciding pattern gives any of ``texts``, if any."""
+        if texts and not _fold(texts[0]):
+            return self._wordless(texts[0])
         for text in texts:
             folded = _fold(text)
             if not folded:
@@ -216,6 +230,18 @@ class IntentClassifier:
             for spec in self.specs:
                 if any(p.search(folded) for p in spec.patterns):
                     return Guess(spec.name, "pattern", 1.0)
+        return None
+
+    def _wordless(self, text: str) -> Guess | None:
+        """A message with no words: emoji ("👍" thanks, "👋" hello) or a lone "?" (help)."""
+        marks = [_bare_emoji(c) for c in text if unicodedata.category(c) == "So"]
+        for mark in marks:
+            if mark in self.emoji:
+                return Guess(self.emoji[mark], "emoji", 1.0)
+        if marks:
+            return Guess("greeting", "emoji", 1.0)
+        if any(c in "?؟" for c in text):
+            return Guess("help", "emoji", 1.0)
         return None
 
     def asks(self, *texts: str) -> bool:

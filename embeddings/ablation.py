@@ -17,6 +17,7 @@ _PLAIN = replace(
     lexical=False,
     answer_type_weight=0.0,
     spelling=False,
+    tidy=False,
     attribute_check=False,
     entity_check=False,
     follow_ups=False,
@@ -39,6 +40,7 @@ _CHANGES: list[tuple[str, dict[str, object]]] = [
     ("+ BM25 fusion", {"lexical": True}),
     ("+ answer-type bonus", {"answer_type_weight": _FULL.answer_type_weight}),
     ("+ corpus spelling of names", {"spelling": True}),
+    ("+ question tidied (one '?', no emoji, the article's capitals)", {"tidy": True}),
     ("+ asked-for fact check (age, birth...)", {"attribute_check": True}),
     ("+ follow-up context", {"follow_ups": True}),
     (

@@ -8,11 +8,18 @@ spell names their own way ("Shoygu"). Each rewrite here is data-driven (``embedd
    read as the words meant (:mod:`.shorthand`);
 2. words the article spells differently are rewritten to its spelling (:mod:`.spelling`);
 3. dialect question and function words are mapped to MSA, for word matching only: the embedder
-   reads dialect well enough, while BM25 and the answer-type cues need the MSA word.
+   reads dialect well enough, while BM25 and the answer-type cues need the MSA word;
+4. the text to embed is tidied the way the article is written: runs of "???" or "!!!" become one
+   mark, emoji go, and an English question opens with a capital and writes the article's names
+   with theirs ("where did kim and putin meet???" -> "Where did Kim and Putin meet?"). The cased
+   e5 tokeniser reads "kim" and "Kim" as different pieces, and a phone-typed question lost its
+   answer to that alone.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from .arabizi import is_arabizi, to_arabic
@@ -33,14 +40,29 @@ class Query:
     arabizi: bool = False
 
 
-def read_query(typed: str, *, speller: Speller | None = None, arabizi: bool = True, dialect: bool = True) -> Query:
+_REPEATED_MARKS = re.compile(r"([?!؟])[?!؟.]+|([,،])[,،]+")
+
+
+def tidy(text: str) -> str:
+    """One question mark for "???", no emoji or pictographs, whitespace folded."""
+    text = "".join(c for c in text if unicodedata.category(c) not in ("So", "Sk", "Cs", "Co") and c != "\ufe0f")
+    text = _REPEATED_MARKS.sub(lambda m: m.group(1) or m.group(2), text)
+    return " ".join(text.split())
+
+
+def read_query(
+    typed: str, *, speller: Speller | None = None, arabizi: bool = True, dialect: bool = True, tidied: bool = True
+) -> Query:
     """Apply the rewrites that are switched on; each is a no-op on text it does not concern."""
     was_arabizi = arabizi and is_arabizi(typed)
-    text = to_arabic(typed) if was_arabizi else typed
+    text = tidy(typed) if tidied else typed
+    text = to_arabic(text) if was_arabizi else text
     if not was_arabizi and detect_language(text) == "en":
         text = expand(text)
     if speller is not None:
         text = speller.correct(text)
     language = detect_language(text)
+    if tidied and language == "en" and speller is not None:
+        text = speller.truecase(text)
     words = to_msa(text) if dialect and language == "ar" else text
     return Query(typed=typed, text=text, words=words, language=language, arabizi=was_arabizi)

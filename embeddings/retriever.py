@@ -144,6 +144,7 @@ class RetrievalConfig:
     question_weight: float = 0.5  # z-score weight of the best editor-question cosine (0 = off)
     answer_type_weight: float = 0.8  # z-score bonus for passages holding the kind of answer asked (place/time/...)
     spelling: bool = True  # rewrite words the corpus spells differently (Shoygu -> Shoigu) before retrieval
+    tidy: bool = True  # "where did kim meet putin???" is embedded as "Where did Kim meet Putin?" (query.py)
     attribute_check: bool = True  # "How old is...?" needs a passage that states an age (answer_types.py)
     # "What did Zelensky say about the summit?": a question naming someone or something of world news that
     # the article never mentions is refused (entities.py, data/entities.json).
@@ -389,7 +390,7 @@ class Retriever:
         cfg = self.config
         typed = " ".join(question.split())[:MAX_QUESTION_CHARS]
         speller = self.speller if cfg.spelling else None
-        return read_query(typed, speller=speller, arabizi=cfg.arabizi, dialect=cfg.dialect)
+        return read_query(typed, speller=speller, arabizi=cfg.arabizi, dialect=cfg.dialect, tidied=cfg.tidy)
 
     def vector(self, text: str) -> np.ndarray:
         """The question vector of ``text``, kept for the next few hundred questions."""

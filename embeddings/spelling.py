@@ -49,6 +49,12 @@ def skeleton(word: str) -> str:
     return word
 
 
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether the word at ``at`` opens a sentence or a quote (its capital says nothing)."""
+    before = text[:at].rstrip()
+    return not before or before[-1] in '.!?:;"“«(–-\n'
+
+
 def _max_edits(word: str) -> int:
     return 1 if len(word) >= MIN_EDIT_LENGTH else 0
 
@@ -61,13 +67,21 @@ class Speller:
     stems: set[str] = field(default_factory=set)
     _by_skeleton: dict[str, str] = field(default_factory=dict)  # skeleton -> normalised word
     _buckets: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # first letter -> skeletons
+    # Latin words the article writes with a capital inside a sentence more often than without:
+    # its names ("kim" -> "Kim", "vostochny" -> "Vostochny"), for :meth:`truecase`. A name written
+    # only at the start of sentences is not among them: that capital says nothing.
+    proper: set[str] = field(default_factory=set)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Speller:
         """Learn the vocabulary of ``texts`` (every language view of every passage)."""
         speller = cls()
+        capitals: dict[str, int] = defaultdict(int)  # capitalised inside a sentence minus written small
         for text in texts:
             for match in _WORD.finditer(text):
+                raw = match.group()
+                if raw.isascii() and raw.isalpha() and not _opens_sentence(text, match.start()):
+                    capitals[raw.lower()] += 1 if raw[0].isupper() else -1
                 word = normalise(match.group())
                 if not word or " " in word or word in speller.surface:
                     continue
@@ -78,11 +92,17 @@ class Speller:
                     if key not in speller._by_skeleton:
                         speller._by_skeleton[key] = word
                         speller._buckets[key[0]].append(key)
+        speller.proper = {word for word, lead in capitals.items() if lead > 0}
         return speller
 
     def to_json(self) -> dict[str, Any]:
         """The learnt vocabulary as JSON (a shipped index carries it, so loading re-reads no text)."""
-        return {"surface": self.surface, "stems": sorted(self.stems), "skeletons": self._by_skeleton}
+        return {
+            "surface": self.surface,
+            "stems": sorted(self.stems),
+            "skeletons": self._by_skeleton,
+            "proper": sorted(self.proper),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Speller:
@@ -91,6 +111,7 @@ class Speller:
             surface={str(k): str(v) for k, v in data["surface"].items()},
             stems={str(s) for s in data["stems"]},
             _by_skeleton={str(k): str(v) for k, v in data["skeletons"].items()},
+            proper={str(w) for w in data.get("proper", ())},  # absent from indexes shipped before it
         )
         for key in speller._by_skeleton:  # dicts keep insertion order: the order from_texts appended in
             speller._buckets[key[0]].append(key)
@@ -116,6 +137,11 @@ class Speller:
             return self.surface[word]
         corpus_word = self.closest(word)
         return self.surface[corpus_word] if corpus_word else None
+
+    def truecase(self, text: str) -> str:
+        """English ``text`` with a capital first letter and the article's names capitalised."""
+        text = _WORD.sub(lambda m: m.group().capitalize() if m.group() in self.proper else m.group(), text)
+        return text[:1].upper() + text[1:]
 
     def correct(self, text: str) -> str:
         """``text`` with each variant spelling replaced by the article's; unchanged when there is none."""

@@ -139,6 +139,10 @@ ASKS["name"] = (
 )
 ASKS.update(
     {
+        "ideology": (
+            ["what's north korea's official state ideology", "Is North Korea a communist country?"],
+            ["ما هي أيديولوجية كوريا الشمالية؟", "شو نظام الحكم بكوريا؟"],
+        ),
         "gift": (["What gifts did Kim and Putin exchange?"], ["شو الهدايا اللي تبادلوها؟"]),
         "residence": (["Where does Ahn Chan-il live?"], ["وين ساكن آن تشان إيل؟"]),
         "headquarters": (["Where is the World Institute for North Korean Studies headquartered?"], ["وين مقر المعهد؟"]),
@@ -237,6 +241,7 @@ STATED: dict[str, tuple[str, str]] = {
     "career": ("Shoigu formerly served as emergencies minister.", "شغل شويغو منصب وزير الطوارئ سابقا"),
     "year": ("He defected in 1996.", "انشق عام 1996"),
     "attendance": ("Some 40 officials accompanied him.", "رافقه 40 مسؤولا"),
+    "ideology": ("the Juche ideology of the state", "أيديولوجية جوتشي"),
     "gift": ("Kim presented Putin with a rifle.", "أهدى كيم بوتين بندقية"),
     "residence": ("Ahn lives in Seoul.", "يعيش في سيول"),
     "headquarters": ("The institute is based in Seoul.", "ومقره سيول"),

@@ -184,3 +184,10 @@ def test_someone_the_article_never_mentions_is_named_in_the_refusal(e5_dialogue,
     assert reply.kind == "refusal" and reply.reason == "not_in_article"
     assert reply.text.startswith(opening)
     assert reply.to_json()["answered"] is False and reply.answer is not None and reply.answer.entity
+
+
+def test_an_emoji_answers_in_the_language_of_the_chat(e5_dialogue) -> None:
+    reply, _ = ask(e5_dialogue, "وين التقى كيم وبوتين؟", "👍")
+    assert reply.intent == "thanks" and reply.language == "ar"
+    reply, _ = ask(e5_dialogue, "👍")
+    assert reply.intent == "thanks" and reply.language == "en"

@@ -107,9 +107,30 @@ def test_no_question_of_the_project_sets_is_small_talk_by_rule(rules: IntentClas
     ],
 )
 def test_question_words_keep_questions_from_the_social_intents(text: str, asks: bool) -> None:
-    specs, vocatives, asking = load_all()
+    specs, vocatives, asking, _ = load_all()
     classifier = IntentClassifier(specs, np.zeros((0, 4), dtype=np.float32), vocatives, asking)
     assert classifier.asks(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("👍", "thanks"),
+        ("👍🏽👍🏽", "thanks"),
+        ("❤️", "thanks"),
+        ("👋", "greeting"),
+        ("🤔", "help"),
+        ("?", "help"),
+        ("🦒", "greeting"),
+        ("✌️ !", "goodbye"),
+    ],
+)
+def test_a_message_of_emoji_only_is_read_by_its_emoji(text: str, intent: str) -> None:
+    specs, vocatives, asking, emoji = load_all()
+    classifier = IntentClassifier(specs, np.zeros((0, 4), dtype=np.float32), vocatives, asking, emoji)
+    guess = classifier.rule(text)
+    assert guess is not None and guess.intent == intent
+    assert classifier.rule("👍 where did they meet?") is None  # words after an emoji are a question
 
 
 def test_a_broken_data_file_is_named(tmp_path: Path) -> None:

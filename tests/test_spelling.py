@@ -63,3 +63,46 @@ def test_any_text_is_corrected_without_error_and_correcting_twice_changes_nothin
     speller = Speller.from_texts(ARTICLE)
     once = speller.correct(text)
     assert speller.correct(once) == once
+
+
+@pytest.mark.parametrize(
+    ("typed", "embedded"),
+    [
+        ("where did they meet???", "Where did they meet?"),
+        ("did they visit vladivostok?!?!", "Did they visit Vladivostok?"),
+        # A name the article only writes at the start of a sentence ("Kim", "Pyongyang" here) is
+        # left as typed: a capital there says nothing.
+        ("did kim go?", "Did kim go?"),
+        ("was shoigu at the talks 🤔🤔", "Was Shoigu at the talks"),
+        ("was sergei shoigu there", "Was Sergei Shoigu there"),
+        ("the talks took place", "The talks took place"),  # "talks" is never written with a capital
+    ],
+)
+def test_a_phone_typed_question_is_embedded_the_way_the_article_writes(speller, typed: str, embedded: str) -> None:
+    from embeddings.query import read_query
+
+    assert read_query(typed, speller=speller).text == embedded
+    assert read_query(typed, speller=speller).typed == typed  # what the user typed is kept as typed
+    assert read_query(typed, speller=speller, tidied=False).text != embedded
+
+
+def test_arabic_keeps_its_letters_and_loses_only_repeated_marks_and_emoji(speller) -> None:
+    from embeddings.query import read_query
+
+    assert read_query("وين التقوا؟؟؟ 😅", speller=speller).text == "وين التقوا؟"
+
+
+def test_the_names_the_article_capitalises_survive_a_shipped_index(speller) -> None:
+    assert {"shoigu", "vostochny", "vladivostok", "sergei"} <= speller.proper
+    assert "talks" not in speller.proper and "the" not in speller.proper
+    assert Speller.from_json(speller.to_json()).proper == speller.proper
+    legacy = speller.to_json()
+    del legacy["proper"]
+    assert Speller.from_json(legacy).proper == set()
+
+
+@given(st.text(max_size=120))
+def test_tidying_any_text_is_stable(text: str) -> None:
+    from embeddings.query import tidy
+
+    assert tidy(tidy(text)) == tidy(text)
