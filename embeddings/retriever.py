@@ -134,6 +134,10 @@ class RetrievalConfig:
 
     arabizi: bool = True  # Arabic typed in Latin letters is transliterated before retrieval
     dialect: bool = True  # dialect question/function words are matched as their MSA equivalents
+    # ...and embedded as MSA too, averaged with the question as typed. Measured on the six seen sets
+    # (Arabic): answerable questions refused 12 -> 5 of 452, Recall@1 0.953 -> 0.958, follow-ups
+    # 0.879 -> 0.901; one more in-world question answered (of 119). One more embedding, dialect only.
+    dialect_vector: bool = True
     translation_views: bool = True  # score against the paragraph in the question's language too
     cross_view_weight: float = 0.5  # share of the other language's view in a passage's dense score
     sentence_scoring: bool = True  # let a paragraph's best sentence lift its score
@@ -579,6 +583,11 @@ class Retriever:
         if vector is None:
             vector = self.vector(query.text)
         language: Language = query.language
+        if cfg.dialect_vector and language == "ar" and query.words != query.text:
+            # Dialect read as MSA by the embedder too, half and half with the words as typed: the article
+            # is MSA, and "وش سووا بعد المحادثات؟" meets it better as "ماذا فعلوا بعد المحادثات؟".
+            vector = vector + self.vector(query.words)
+            vector = vector / (np.linalg.norm(vector) or 1.0)
         ruling = self._ruling(vector)  # the question's own vector: a taught question stands alone
         # Dialect read as MSA too: "وشلون وصل؟" is "وكيف وصل؟".
         use_context = bool(cfg.follow_ups and context and (is_elliptical(query.text) or is_elliptical(query.words)))
