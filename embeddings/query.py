@@ -21,10 +21,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
-from .arabizi import is_arabizi, to_arabic
-from .dialect import to_msa
+from .arabizi import is_arabizi, load_arabizi, to_arabic
+from .dialect import load_dialect, to_msa
 from .language import Language, detect_language
+from .normalize import normalise
 from .shorthand import expand
 from .spelling import Speller
 
@@ -43,6 +45,14 @@ class Query:
 _REPEATED_MARKS = re.compile(r"([?!؟])[?!؟.]+|([,،])[,،]+")
 
 
+@cache
+def _spoken_words() -> frozenset[str]:
+    """Words Arabizi and dialect data spell on purpose ("كده", "بدي"): never rewritten by consonants."""
+    arabizi, dialect = load_arabizi(), load_dialect()
+    spelled = [*arabizi.words.values(), *arabizi.names.values(), *arabizi.prefixes.values()]
+    return frozenset({normalise(w) for w in spelled} | set(dialect.words))
+
+
 def tidy(text: str) -> str:
     """One question mark for "???", no emoji or pictographs, whitespace folded."""
     text = "".join(c for c in text if unicodedata.category(c) not in ("So", "Sk", "Cs", "Co") and c != "\ufe0f")
@@ -57,6 +67,8 @@ def read_query(
     was_arabizi = arabizi and is_arabizi(typed)
     text = tidy(typed) if tidied else typed
     text = to_arabic(text) if was_arabizi else text
+    if was_arabizi and speller is not None:
+        text = speller.snap(text, keep=_spoken_words())
     if not was_arabizi and detect_language(text) == "en":
         text = expand(text)
     if speller is not None:

@@ -49,6 +49,23 @@ def skeleton(word: str) -> str:
     return word
 
 
+# Arabizi writes vowels the way they sound ("el bet el abyad" -> "البت الابياد") and one Latin
+# letter for emphatic and plain consonants alike (d for د and ض, s for س and ص): transliterated
+# words are compared with the article's on their consonants, emphatics folded.
+_AR_VOWEL_LETTERS = str.maketrans("", "", "اويىءأإآؤئ")
+_AR_EMPHATICS = str.maketrans(
+    {"ض": "د", "ص": "س", "ط": "ت", "ظ": "ز", "ح": "ه", "ق": "ك", "غ": "ج", "ث": "ت", "ذ": "د"}
+)
+# Fewer consonants than this match too many words ("بت" is بيت, بات, بنت...).
+MIN_CONSONANTS = 3
+
+
+def consonants(word: str) -> str:
+    """The consonants of a normalised Arabic word, emphatics folded, a final ت/ه alike."""
+    bare = word.translate(_AR_VOWEL_LETTERS).translate(_AR_EMPHATICS)
+    return bare[:-1] + "ت" if bare.endswith("ه") else bare
+
+
 def _opens_sentence(text: str, at: int) -> bool:
     """Whether the word at ``at`` opens a sentence or a quote (its capital says nothing)."""
     before = text[:at].rstrip()
@@ -71,6 +88,7 @@ class Speller:
     # its names ("kim" -> "Kim", "vostochny" -> "Vostochny"), for :meth:`truecase`. A name written
     # only at the start of sentences is not among them: that capital says nothing.
     proper: set[str] = field(default_factory=set)
+    _by_consonants: dict[str, str] | None = None  # consonants -> the one article word with them (see snap)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> Speller:
@@ -137,6 +155,32 @@ class Speller:
             return self.surface[word]
         corpus_word = self.closest(word)
         return self.surface[corpus_word] if corpus_word else None
+
+    def snap(self, text: str, *, keep: frozenset[str] = frozenset()) -> str:
+        """Arabizi transliterated to Arabic, each word the article never uses rewritten to the one
+        article word with the same consonants ("البت الابياد" -> "البيت الأبيض"); else as it is.
+
+        Words in ``keep`` (the Arabizi and dialect dictionaries' own spellings: "كده") stay, and a
+        glued "و" ("and") stays in front of the word it is glued to."""
+        if self._by_consonants is None:
+            found: dict[str, set[str]] = defaultdict(set)
+            for word in self.surface:
+                key = consonants(word)
+                if len(key) >= MIN_CONSONANTS and not word.isascii():
+                    found[key].add(word)
+            self._by_consonants = {k: next(iter(v)) for k, v in found.items() if len(v) == 1}
+
+        by_consonants = self._by_consonants
+
+        def rewrite(match: re.Match[str]) -> str:
+            word = normalise(match.group())
+            if not word or word.isascii() or word in keep or self.known(word):
+                return match.group()
+            glued = "و" if word.startswith("و") and len(consonants(word[1:])) >= MIN_CONSONANTS else ""
+            corpus_word = by_consonants.get(consonants(word[len(glued) :]))
+            return glued + self.surface[corpus_word] if corpus_word else match.group()
+
+        return _WORD.sub(rewrite, text)
 
     def truecase(self, text: str) -> str:
         """English ``text`` with a capital first letter and the article's names capitalised."""

@@ -106,3 +106,20 @@ def test_tidying_any_text_is_stable(text: str) -> None:
     from embeddings.query import tidy
 
     assert tidy(tidy(text)) == tidy(text)
+
+
+def test_arabizi_words_meet_the_article_word_with_the_same_consonants() -> None:
+    speller = Speller.from_texts(["وفي الأسبوع الماضي، حذر البيت الأبيض كوريا الشمالية.", "الجيش الروسي بينهما"])
+    assert speller.snap("البت الابياد حزار") == "البيت الأبيض حزار"  # "el bet el abyad 7azzar"
+    assert speller.snap("الجايش بنهوم") == "الجيش بينهما"
+    assert speller.snap("والبت") == "والبيت"  # the glued "and" stays
+    assert speller.snap("كده", keep=frozenset({"كده"})) == "كده"  # a dialect word spelled on purpose
+    assert speller.snap("بت") == "بت"  # two consonants match too many words
+
+
+def test_arabizi_questions_are_snapped_but_arabic_script_is_not(speller) -> None:
+    from embeddings.query import read_query
+
+    arabic = Speller.from_texts(["حذر البيت الأبيض كوريا الشمالية"])
+    assert "البيت الأبيض" in read_query("el bet el abyad 7azzar korea b eh?", speller=arabic).text
+    assert read_query("البت الابياد", speller=arabic).text == "البت الابياد"  # typed in Arabic: as typed
