@@ -164,6 +164,7 @@ class FactKind:
     # words that are not names (weekdays, nationalities, titles).
     check: str | None = None
     not_names: frozenset[str] = frozenset()
+    number_words: frozenset[str] = frozenset()  # "count": words that are numbers ("two", "twice")
 
 
 def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
@@ -182,18 +183,19 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
             fail(f"{where}: a kind's name is lower-case letters and underscores")
         if not isinstance(spec, dict):
             fail(f"{where}: expected an object")
-        unknown = set(spec) - {"asks", "states", "describe", "note", "within", "check", "not_names"}
+        unknown = set(spec) - {"asks", "states", "describe", "note", "within", "check", "not_names", "number_words"}
         if unknown:
             fail(
                 f"{where}: unknown field(s) {sorted(unknown)}; "
-                "expected asks, states, describe, note, within, check, not_names"
+                "expected asks, states, describe, note, within, check, not_names, number_words"
             )
         check = spec.get("check")
-        if check not in (None, "name"):
-            fail(f'{where}: check is "name" or absent')
-        not_names = spec.get("not_names", [])
-        if not isinstance(not_names, list) or not all(isinstance(w, str) and w.strip() for w in not_names):
-            fail(f"{where}: not_names is a list of words")
+        if check not in (None, "name", "count"):
+            fail(f'{where}: check is "name", "count" or absent')
+        not_names, number_words = spec.get("not_names", []), spec.get("number_words", [])
+        for field_name, words in (("not_names", not_names), ("number_words", number_words)):
+            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+                fail(f"{where}: {field_name} is a list of words")
         within = spec.get("within", 3)
         if not isinstance(within, int) or not 1 <= within <= 10:
             fail(f"{where}: within is a whole number of top passages from 1 to 10")
@@ -217,6 +219,7 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
             within=within,
             check=check,
             not_names=frozenset(w.lower() for w in not_names),
+            number_words=frozenset(w.lower() for w in number_words),
         )
     return kinds
 

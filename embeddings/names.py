@@ -37,18 +37,31 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|[^\sA-Za-z]")
 _OPENERS = frozenset({".", "(", "–", '"', "“", ":", "!", "?"})
 
 
-def thing_asked(question: str) -> tuple[str, ...]:
-    """The words of the thing an English question asks the name of ("spy satellite"), if it asks one."""
+def thing_asked(question: str, *, proper: Iterable[str] = ()) -> tuple[str, ...]:
+    """The words of the thing an English question asks the name of ("spy satellite"), if it asks one.
+
+    ``proper``: the article's names (lower case). Names before the thing own it ("North Korea's spy
+    satellite"); a name after it starts the rest of the question ("the factory Kim was going to visit").
+    """
     text = normalise(question)
     match = _NAME_OF.search(text) or _CALLED.search(text)
     if match is None:
         return ()
-    thing = _STOP.sub("", match.group("thing")).split()
-    return tuple(_singular(w) for w in thing if w not in _DETERMINERS)
+    names = set(proper)
+    words = [w for w in _STOP.sub("", match.group("thing")).split() if w not in _DETERMINERS]
+    while words and _singular(words[0]) in names | {_singular(n) for n in names}:
+        words.pop(0)
+    for i, word in enumerate(words):
+        if word in names:
+            words = words[:i]
+            break
+    return tuple(_singular(w) for w in words)
 
 
 def _singular(word: str) -> str:
     """ "koreas" (possessive, apostrophe dropped) and "satellites" both meet "satellite"."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 

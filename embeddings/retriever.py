@@ -56,6 +56,7 @@ from .answer_types import (
 )
 from .artifact import open_artifact
 from .corpus import Corpus, continues_previous, load_corpus
+from .counts import counted, gives_a_count, gives_count
 from .embedders import Embedder
 from .entities import Mentions
 from .language import Language
@@ -655,7 +656,8 @@ class Retriever:
         threshold = cfg.min_relevance_ar if language == "ar" else cfg.min_relevance
         answered = relevance >= threshold
         reason = None if answered else "not_in_article"
-        attribute = asked_attribute(query.words) if cfg.attribute_check else None
+        # Patterns may name the dialect word or its MSA reading: both readings are tried.
+        attribute = (asked_attribute(query.words) or asked_attribute(query.text)) if cfg.attribute_check else None
         window = stated_within(attribute) if attribute is not None else 0
         top = [candidates[i] for i in ranked[:window]]
         if attribute is not None and not self._gives(attribute, top, query, language, unit_scores, query_terms):
@@ -802,18 +804,41 @@ class Retriever:
     ) -> bool:
         """Whether one of the ``top`` passages gives the asked-for fact (a name: see names.py)."""
         kind = fact_types()[attribute]
-        if kind.check != "name":
+        if kind.check is None:
             return any(self._states(attribute)[i] for i in top)
         english = [self.corpus.passages[i].views().get("en") for i in top]
         if not all(english):
-            return True  # no English text to read names from: cannot judge, so do not refuse
-        thing = thing_asked(query.words) if language == "en" else ()
-        if thing:
-            said = [names_thing(thing, text or "", kind.not_names) for text in english]
-            return any(said) or all(s is None for s in said)
-        # An Arabic question's noun is not in the English text: the best sentence must hold a name.
-        sentence = self._highlights(top[0], unit_scores, query_terms).get("en", english[0] or "")
-        return holds_a_name(sentence, kind.not_names)
+            return True  # no English text to read names or numbers from: cannot judge, so do not refuse
+        if kind.check == "count":
+            things = counted(query.words) if language == "en" else ()
+            said = [gives_count(things, text or "", kind.number_words, kind.not_names) for text in english]
+            if any(said):
+                return True
+            # Named nowhere near the top (an Arabic question, a paraphrase): the best passage must count something.
+            return said[0] is None and gives_a_count(english[0] or "", kind.number_words, kind.not_names)
+        thing = thing_asked(query.words, proper=self.speller.proper if self.speller else frozenset())
+        thing = thing if language == "en" else ()
+        said = [names_thing(thing, text or "", kind.not_names) for text in english] if thing else [None]
+        if any(said):
+            return True
+        if not all(s is None for s in said):
+            return False
+        # The thing is not named the way the question names it (an Arabic question's noun is never in
+        # the English text): the English sentence that answers must hold a name.
+        return holds_a_name(self._english_sentence(top[0], query_terms, unit_scores), kind.not_names)
+
+    def _english_sentence(self, passage: int, query_terms: list[str], unit_scores: dict[int, float]) -> str:
+        """The English sentence of ``passage`` that answers the question: the one aligned with the
+        original sentence sharing most words with it, when both views have as many sentences."""
+        p = self.corpus.passages[passage]
+        english = p.sentences_in("en")
+        original = p.sentences_in(p.language)
+        if p.language != "en" and len(original) == len(english) > 1 and query_terms:
+            wanted = set(query_terms)
+            shared = [len(wanted & set(terms(sentence))) for sentence in original]
+            if max(shared) > 0:
+                return english[shared.index(max(shared))]
+        return self._highlights(passage, unit_scores, query_terms).get("en", english[0] if english else "")
 
     def _supplies(self, kind: AnswerType) -> np.ndarray:
         """1.0 for passages that contain an answer of ``kind`` (a place, a time...)."""

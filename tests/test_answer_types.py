@@ -157,6 +157,19 @@ ASKS.update(
     }
 )
 ASKS["military"][0].append("How many missiles does North Korea have?")
+ASKS.update(
+    {
+        "month": (
+            ["In which month of 2019 did Kim visit Vladivostok?"],
+            ["زيارة كيم لفلاديفوستوك سنة 2019 كانت بأي شهر؟"],
+        ),
+        "comparison": (
+            ["Is North Korea's army bigger than Russia's?"],
+            ["الجيش الكوري الشمالي أكبر ولا الجيش الروسي؟"],
+        ),
+        "count": (["How many carriages does Kim's train have?"], ["كم عربة بقطار كيم المصفح؟"]),
+    }
+)
 ASKS["speed"] = (
     ["How fast is Kim's armoured train?", "What's the top speed of the missile?"],
     ["كم سرعة قطار كيم المدرع؟"],
@@ -167,11 +180,9 @@ ASKS["food"][1].append("شو كان بيشرب بوتين؟")
 NOT_ASKED = [
     "What did Putin drink a toast to?",
     "ماذا شرب بوتين نخب؟",
-    "How many ministers took part in the talks?",
     "When did Kim leave North Korea?",
     "Has anything been announced so far about an arms deal?",
     "How quickly did Kim travel to Russia?",
-    "How many missiles did Japan say were fired?",
     "What does Washington think about the summit?",
     "Does Kim think Russia will win?",
     "ماذا تعتقد واشنطن؟",
@@ -191,8 +202,6 @@ NOT_ASKED = [
     "من هو الداعم السياسي والاقتصادي الأساسي لبيونغ يانغ؟",
     "ما هو المعهد العالمي لدراسات كوريا الشمالية ومن يرأسه؟",
     "What is the World Institute for North Korean Studies?",
-    "How many ballistic missiles did Japan say were fired?",
-    "كم صاروخا قالت اليابان إنه أطلق؟",
     "What is the Korean name for the Sea of Japan?",
     "Is there room for military cooperation with North Korea?",
     "هل هناك مساحة للتعاون العسكري مع كوريا الشمالية؟",
@@ -213,8 +222,6 @@ NOT_ASKED = [
     "هل سافر كيم عبر الجو؟",
     "هل كان الجو وديا في القمة؟",
     "How long was Kim's train journey?",
-    "How many officials came with Kim?",
-    "كم عدد الوزراء الروس الذين حضروا؟",
 ]
 
 # Passages that do state each kind (in English and in Arabic): the check is not vacuous.
@@ -257,6 +264,8 @@ STATED: dict[str, tuple[str, str]] = {
     "clock_time": ("The talks began at 1 pm.", "بدأت المحادثات الساعة 1"),
     "health": ("Kim's health has worried officials.", "أثارت صحته قلق المسؤولين"),
     "hobby": ("His favourite sport is basketball.", "رياضته المفضلة كرة السلة"),
+    "month": ("He visited in April 2019.", "زار المدينة في أبريل"),
+    "comparison": ("Its army is bigger than Russia's.", "جيشها أكبر من جيش روسيا"),
     "speed": ("The train travels at 60 km per hour.", "يسير القطار بسرعة 60 كيلومترا في الساعة"),
     "life_event": ("He defected in 1996.", "انشق عام 1996"),
     "outcome": ("The shells were subsequently delivered.", "وصلت الشحنة في وقت لاحق"),
@@ -285,8 +294,8 @@ def test_the_data_file_loads_with_every_kind_described_in_both_languages() -> No
 
 
 def test_every_kind_has_examples_here() -> None:
-    # A name is told by the question (the name of what), in tests/test_names.py.
-    assert set(ASKS) == set(fact_types()) == set(STATED) | {"name"}
+    # A name or a count is told by the question (the name of what), in tests/test_names.py and test_counts.py.
+    assert set(ASKS) == set(fact_types()) == set(STATED) | {"name", "count"}
 
 
 @pytest.mark.parametrize("kind", sorted(ASKS))
@@ -353,7 +362,8 @@ def test_no_answerable_question_is_refused_by_the_fact_check(name: str, passages
     refused = [
         (q["id"], kind, q["question"])
         for q in questions
-        if (kind := asked_attribute(q["question"])) not in (None, "name")  # names: tests/test_names.py
+        # names and counts depend on the question: tests/test_names.py, tests/test_counts.py
+        if (kind := asked_attribute(q["question"])) not in (None, "name", "count")
         and not any(states(kind, p.views()) for p in passages)
     ]
     assert refused == []
