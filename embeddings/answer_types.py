@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -143,6 +143,11 @@ _REQUIRED_LANGUAGES = ("en", "ar")
 _FOLDED = frozenset(c for c in map(chr, range(0x0600, 0x0700)) if normalise_arabic(c) != c)
 
 
+# Kinds whose presence in a passage depends on the question, decided by a module of their own.
+CHECKS = (None, "name", "count", "speaker")
+WORD_LISTS = ("not_names", "number_words", "not_listed", "speech_words")
+
+
 class FactTypesError(ValueError):
     """The fact-types data file is missing or malformed; the message names the file."""
 
@@ -163,8 +168,13 @@ class FactKind:
     # retriever asks embeddings/names.py instead of ``states``; ``not_names`` are the capitalised
     # words that are not names (weekdays, nationalities, titles).
     check: str | None = None
-    not_names: frozenset[str] = frozenset()
-    number_words: frozenset[str] = frozenset()  # "count": words that are numbers ("two", "twice")
+    # The word lists a check reads (``WORD_LISTS``), lower case: "not_names" (capitalised words that
+    # are not names), "number_words" ("two", "twice"), "not_listed" (too common to make a list),
+    # "speech_words" ("said", "told").
+    words: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def word_list(self, name: str) -> frozenset[str]:
+        return self.words.get(name, frozenset())
 
 
 def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
@@ -183,17 +193,17 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
             fail(f"{where}: a kind's name is lower-case letters and underscores")
         if not isinstance(spec, dict):
             fail(f"{where}: expected an object")
-        unknown = set(spec) - {"asks", "states", "describe", "note", "within", "check", "not_names", "number_words"}
+        unknown = set(spec) - {"asks", "states", "describe", "note", "within", "check", *WORD_LISTS}
         if unknown:
             fail(
                 f"{where}: unknown field(s) {sorted(unknown)}; "
-                "expected asks, states, describe, note, within, check, not_names, number_words"
+                f"expected asks, states, describe, note, within, check, {', '.join(WORD_LISTS)}"
             )
         check = spec.get("check")
-        if check not in (None, "name", "count"):
-            fail(f'{where}: check is "name", "count" or absent')
-        not_names, number_words = spec.get("not_names", []), spec.get("number_words", [])
-        for field_name, words in (("not_names", not_names), ("number_words", number_words)):
+        if check not in CHECKS:
+            fail(f"{where}: check is one of {[c for c in CHECKS if c]} or absent")
+        lists = {name: spec[name] for name in WORD_LISTS if name in spec}
+        for field_name, words in lists.items():
             if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
                 fail(f"{where}: {field_name} is a list of words")
         within = spec.get("within", 3)
@@ -218,8 +228,7 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
             describe=dict(describe),
             within=within,
             check=check,
-            not_names=frozenset(w.lower() for w in not_names),
-            number_words=frozenset(w.lower() for w in number_words),
+            words=MappingProxyType({k: frozenset(w.lower() for w in v) for k, v in lists.items()}),
         )
     return kinds
 

@@ -54,6 +54,7 @@ from .answer_types import (
     states,
     supplies,
 )
+from .arabizi import to_arabic
 from .artifact import open_artifact
 from .corpus import Corpus, continues_previous, load_corpus
 from .counts import counted, gives_a_count, gives_count
@@ -64,6 +65,7 @@ from .lexical import LexicalIndex, build_lexical, terms
 from .names import holds_a_name, names_thing, thing_asked
 from .normalize import normalise
 from .query import Query, read_query
+from .speakers import Speakers
 from .spelling import Speller
 from .store import LoadedIndex, Unit, open_index
 
@@ -312,6 +314,7 @@ class Retriever:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._flags: dict[str, np.ndarray] = {}  # see _passage_flags
         self._titles: dict[str, frozenset[str]] | None = None  # see _title_words
+        self._speaking: Speakers | None = None  # see _speakers
         # Stemmed words of each sentence, filled on first use: highlighting must not re-stem per question.
         self._sentence_terms: dict[tuple[int, str], tuple[frozenset[str], ...]] = {}
         self._positions = {p.id: n for n, p in enumerate(self.corpus.passages)}
@@ -809,23 +812,44 @@ class Retriever:
         english = [self.corpus.passages[i].views().get("en") for i in top]
         if not all(english):
             return True  # no English text to read names or numbers from: cannot judge, so do not refuse
+        if kind.check == "speaker":
+            speakers = self._speakers(kind.word_list("not_names"), kind.word_list("speech_words"))
+            return speakers.silent(query.typed) is None and speakers.silent(query.words) is None
         if kind.check == "count":
+            numbers, skip = kind.word_list("number_words"), kind.word_list("not_listed")
             things = counted(query.words) if language == "en" else ()
-            said = [gives_count(things, text or "", kind.number_words, kind.not_names) for text in english]
+            said = [gives_count(things, text or "", numbers, skip) for text in english]
             if any(said):
                 return True
             # Named nowhere near the top (an Arabic question, a paraphrase): the best passage must count something.
-            return said[0] is None and gives_a_count(english[0] or "", kind.number_words, kind.not_names)
+            return said[0] is None and gives_a_count(english[0] or "", numbers, skip)
         thing = thing_asked(query.words, proper=self.speller.proper if self.speller else frozenset())
         thing = thing if language == "en" else ()
-        said = [names_thing(thing, text or "", kind.not_names) for text in english] if thing else [None]
+        said = [names_thing(thing, text or "", kind.word_list("not_names")) for text in english] if thing else [None]
         if any(said):
             return True
         if not all(s is None for s in said):
             return False
         # The thing is not named the way the question names it (an Arabic question's noun is never in
         # the English text): the English sentence that answers must hold a name.
-        return holds_a_name(self._english_sentence(top[0], query_terms, unit_scores), kind.not_names)
+        return holds_a_name(self._english_sentence(top[0], query_terms, unit_scores), kind.word_list("not_names"))
+
+    def _speakers(self, not_names: frozenset[str], speech_words: frozenset[str]) -> Speakers:
+        """Who the article names and who of them speaks (speakers.py); read once per retriever."""
+        if self._speaking is None:
+            speller = self.speller
+
+            def arabic_spelling(name: str) -> str | None:
+                if speller is None:
+                    return None
+                arabic = normalise(speller.snap(to_arabic(name)))
+                return arabic if arabic in speller.surface else None
+
+            english = [p.views()["en"] for p in self.corpus.passages if "en" in p.views()]
+            self._speaking = Speakers.from_texts(
+                english, not_names=not_names, speech_words=speech_words, arabic_spelling=arabic_spelling
+            )
+        return self._speaking
 
     def _english_sentence(self, passage: int, query_terms: list[str], unit_scores: dict[int, float]) -> str:
         """The English sentence of ``passage`` that answers the question: the one aligned with the

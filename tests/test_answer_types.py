@@ -167,7 +167,12 @@ ASKS.update(
             ["Is North Korea's army bigger than Russia's?"],
             ["الجيش الكوري الشمالي أكبر ولا الجيش الروسي؟"],
         ),
+        "said": (["what did lavrov say during the talks"], ["ماذا قال لافروف؟"]),
         "count": (["How many carriages does Kim's train have?"], ["كم عربة بقطار كيم المصفح؟"]),
+        "pastime_topic": (
+            ["what is the best movie tonight", "who won the football match yesterday"],
+            ["عطيني طريقة الكبسة", "اعطيني وصفة كنافة"],
+        ),
     }
 )
 ASKS["speed"] = (
@@ -183,7 +188,6 @@ NOT_ASKED = [
     "When did Kim leave North Korea?",
     "Has anything been announced so far about an arms deal?",
     "How quickly did Kim travel to Russia?",
-    "What does Washington think about the summit?",
     "Does Kim think Russia will win?",
     "ماذا تعتقد واشنطن؟",
     "What does Kim find interesting, according to Putin?",
@@ -196,6 +200,7 @@ NOT_ASKED = [
     "When did Kim leave the North Korean capital?",
     "متى غادر كيم العاصمة الكورية الشمالية؟",
     "What price will North Korea pay if it arms Russia?",
+    "بأي طريقة وصل كيم؟",
     "ما الثمن الذي ستدفعه كوريا الشمالية؟",
     "ما العرض العسكري الذي سيحضره الزعيم الكوري الشمالي؟",
     "Who is Pyongyang's main political and economic backer?",
@@ -264,6 +269,7 @@ STATED: dict[str, tuple[str, str]] = {
     "clock_time": ("The talks began at 1 pm.", "بدأت المحادثات الساعة 1"),
     "health": ("Kim's health has worried officials.", "أثارت صحته قلق المسؤولين"),
     "hobby": ("His favourite sport is basketball.", "رياضته المفضلة كرة السلة"),
+    "pastime_topic": ("The film was shown in Moscow.", "عرض الفيلم في موسكو"),
     "month": ("He visited in April 2019.", "زار المدينة في أبريل"),
     "comparison": ("Its army is bigger than Russia's.", "جيشها أكبر من جيش روسيا"),
     "speed": ("The train travels at 60 km per hour.", "يسير القطار بسرعة 60 كيلومترا في الساعة"),
@@ -294,8 +300,8 @@ def test_the_data_file_loads_with_every_kind_described_in_both_languages() -> No
 
 
 def test_every_kind_has_examples_here() -> None:
-    # A name or a count is told by the question (the name of what), in tests/test_names.py and test_counts.py.
-    assert set(ASKS) == set(fact_types()) == set(STATED) | {"name", "count"}
+    # A name, a count or a quote depends on the question: tests/test_names.py, test_counts.py, test_speakers.py.
+    assert set(ASKS) == set(fact_types()) == set(STATED) | {"name", "count", "said"}
 
 
 @pytest.mark.parametrize("kind", sorted(ASKS))
@@ -362,8 +368,8 @@ def test_no_answerable_question_is_refused_by_the_fact_check(name: str, passages
     refused = [
         (q["id"], kind, q["question"])
         for q in questions
-        # names and counts depend on the question: tests/test_names.py, tests/test_counts.py
-        if (kind := asked_attribute(q["question"])) not in (None, "name", "count")
+        # names, counts and quotes depend on the question: tests/test_names.py, test_counts.py, test_speakers.py
+        if (kind := asked_attribute(q["question"])) not in (None, "name", "count", "said")
         and not any(states(kind, p.views()) for p in passages)
     ]
     assert refused == []

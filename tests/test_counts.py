@@ -14,6 +14,7 @@ from embeddings.counts import counted, gives_a_count, gives_count
 
 REPO = Path(__file__).resolve().parent.parent
 KIND = fact_types()["count"]
+NUMBERS, SKIP = KIND.word_list("number_words"), KIND.word_list("not_listed")
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +49,14 @@ def test_what_a_question_counts(question: str, thing: tuple[str, ...]) -> None:
     ],
 )
 def test_a_count_is_a_number_in_a_sentence_about_the_thing_or_a_list(english, question, paragraph, given) -> None:
-    assert gives_count(counted(question), english[paragraph], KIND.number_words, KIND.not_names) is given
+    assert gives_count(counted(question), english[paragraph], NUMBERS, SKIP) is given
 
 
 def test_the_two_leaders_a_year_or_covid_19_are_no_count(english) -> None:
-    assert not gives_a_count(english[3], KIND.number_words, KIND.not_names)  # "the two leaders"
-    assert not gives_a_count(english[11], KIND.number_words, KIND.not_names)  # "in 2019"
-    assert not gives_a_count(english[16], KIND.number_words, KIND.not_names)  # "Covid-19"
-    assert gives_a_count(english[17], KIND.number_words, KIND.not_names)  # "two ballistic missiles"
+    assert not gives_a_count(english[3], NUMBERS, SKIP)  # "the two leaders"
+    assert not gives_a_count(english[11], NUMBERS, SKIP)  # "in 2019"
+    assert not gives_a_count(english[16], NUMBERS, SKIP)  # "Covid-19"
+    assert gives_a_count(english[17], NUMBERS, SKIP)  # "two ballistic missiles"
 
 
 @pytest.mark.slow
@@ -87,5 +88,5 @@ def test_every_answerable_how_many_of_the_sets_is_given_by_its_paragraph(english
             row = json.loads(line)
             thing = counted(row["question"]) if row["lang"] == "en" else ()
             if row["type"] == "answerable" and thing:
-                said = [gives_count(thing, english[p], KIND.number_words, KIND.not_names) for p in row["paragraphs"]]
+                said = [gives_count(thing, english[p], NUMBERS, SKIP) for p in row["paragraphs"]]
                 assert any(said) or None in said, row["question"]

@@ -13,7 +13,7 @@ from embeddings.corpus import load_corpus
 from embeddings.names import holds_a_name, names_thing, thing_asked
 
 REPO = Path(__file__).resolve().parent.parent
-NOT_NAMES = fact_types()["name"].not_names
+NOT_NAMES = fact_types()["name"].word_list("not_names")
 
 
 @pytest.fixture(scope="module")
