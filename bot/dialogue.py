@@ -154,6 +154,8 @@ class Dialogue:
         reply_language = language or query.language
         if state.previous and not any(c.isalpha() for c in query.typed):
             reply_language = language or detect_language(state.previous)  # "👍" answers in the chat's language
+        if guess.language and not language:
+            reply_language = guess.language  # "bslama", "shukran": Arabic in Latin letters
         if guess.intent != "question":
             return replace(self._small_talk(guess, reply_language, state), message=query.typed), state
 

@@ -64,6 +64,8 @@ class IntentSpec:
     min_similarity: float
     # Greeting, thanks, goodbye: never decided by the vector when the message asks something.
     social: bool = False
+    # Whole phrases listed under "ar" in the data: "bslama" typed in Latin letters is Arabic, answered in Arabic.
+    exact_arabic: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,7 @@ class Guess:
     intent: Intent
     by: str
     score: float = 0.0
+    language: str | None = None  # the language of the phrase it matched, when that says more than the script
 
 
 def _fold(text: str) -> str:
@@ -129,6 +132,9 @@ def load_all(
                 IntentSpec(
                     name=name,
                     exact=frozenset(_fold(p) for phrases in spec["exact"].values() for p in phrases),
+                    # A phrase listed in both languages ("bye", "merci") keeps the reply in the script's language.
+                    exact_arabic=frozenset(_fold(p) for p in spec["exact"].get("ar", ()))
+                    - {_fold(p) for p in spec["exact"].get("en", ())},
                     patterns=tuple(re.compile(p) for ps in spec["patterns"].values() for p in ps),
                     examples=tuple(e for examples in spec["examples"].values() for e in examples),
                     min_similarity=float(spec["min_similarity"]),
@@ -226,11 +232,21 @@ class IntentClassifier:
             bare = _strip_vocatives(folded, self.vocatives)
             for spec in self.specs:
                 if folded in spec.exact or bare in spec.exact:
-                    return Guess(spec.name, "exact", 1.0)
+                    arabic = folded in spec.exact_arabic or bare in spec.exact_arabic
+                    return Guess(spec.name, "exact", 1.0, "ar" if arabic else None)
             for spec in self.specs:
                 if any(p.search(folded) for p in spec.patterns):
                     return Guess(spec.name, "pattern", 1.0)
-        return None
+        return self._by_sentence(texts[0]) if texts else None
+
+    def _by_sentence(self, text: str) -> Guess | None:
+        """ "من وين هالخبر؟ شو المصدر": a message of several sentences, each with the same intent."""
+        parts = [p for p in re.split(r"[?!.؟\n]+", text) if _fold(p)]
+        if len(parts) < 2:
+            return None
+        guesses = [self.rule(part) for part in parts]
+        intents = {g.intent for g in guesses if g is not None}
+        return guesses[0] if len(intents) == 1 and all(guesses) else None
 
     def _wordless(self, text: str) -> Guess | None:
         """A message with no words: emoji ("👍" thanks, "👋" hello) or a lone "?" (help)."""

@@ -191,3 +191,9 @@ def test_an_emoji_answers_in_the_language_of_the_chat(e5_dialogue) -> None:
     assert reply.intent == "thanks" and reply.language == "ar"
     reply, _ = ask(e5_dialogue, "👍")
     assert reply.intent == "thanks" and reply.language == "en"
+
+
+@pytest.mark.parametrize(("text", "language"), [("bslama", "ar"), ("shukran", "ar"), ("bye", "en"), ("thanks", "en")])
+def test_arabic_small_talk_in_latin_letters_is_answered_in_arabic(e5_dialogue, text: str, language: str) -> None:
+    reply, _ = ask(e5_dialogue, text)
+    assert reply.intent in ("goodbye", "thanks") and reply.language == language

@@ -61,6 +61,13 @@ def test_data_file_has_every_intent_in_both_languages() -> None:
         ("how can you help me?", "help"),
         ("كيف ممكن تساعدني؟", "help"),
         ("e5tesar el 5abar pls", "summary"),
+        ("bslama", "goodbye"),
+        ("ttyl", "goodbye"),
+        ("ok that's all, see ya", "goodbye"),
+        ("امتى نشروا المقال؟", "help"),
+        ("شنو الفكرة الرئيسية", "summary"),
+        ("el maqal 3la ch?", "summary"),
+        ("من وين هالخبر؟ شو المصدر", "help"),  # two sentences, one intent
     ],
 )
 def test_rules_recognise_small_talk(rules: IntentClassifier, text: str, intent: str) -> None:
@@ -79,6 +86,8 @@ def test_rules_recognise_small_talk(rules: IntentClassifier, text: str, intent: 
         "Hi, where did Kim and Putin meet?",
         "كيف حال العلاقات بين البلدين؟",
         "how are relations between Russia and North Korea?",
+        "وين التقوا؟ ومتى؟",
+        "thanks! where did they meet?",
     ],
 )
 def test_rules_leave_real_questions_alone(rules: IntentClassifier, question: str) -> None:
