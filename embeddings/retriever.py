@@ -121,6 +121,10 @@ _POINTS_AT_ANSWER = re.compile(
     # "Where was that meeting?", "وأين جرى ذلك اللقاء؟": a question word about the event just named.
     r"|^(and )?(who|when|where)\b.*\b(that|this) (meeting|summit|trip|visit|talk|talks|speech|statement|remark)s?\b"
     r"|^و?(من|مين|متي|امتي|اين|وين|فين)\b.*\b(ذلك|تلك|هذا|هذه) (اللقا|الاجتماع|الزياره|الرحله|القمه|التصريح|الكلام)\b"
+    # "where did he go that time?", "ووين راح وقتها؟": the event of the answer just shown.
+    r"|\b(who|when|where|what|how|why)\b.*\b(that time|back then|at that time|at the time)\b"
+    r"|\b(من|مين|منو|متي|امتي|اين|وين|فين|ماذا|شو|ايش|كيف)\b.*\b(وقتها|ساعتها|حينها|وقتذاك|تلك المره|هديك المره)\b"
+    r"|\b(قال|حكي) (هالكلام|هالحكي|هيك كلام)\b"
 )
 # The dense "query to editor question" signal counts in full once a passage has this many
 # editor questions in the question's language: one or two questions are weak evidence.

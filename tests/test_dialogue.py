@@ -134,6 +134,14 @@ def test_who_said_that_resolves_against_the_answer_shown(e5_dialogue) -> None:
     assert reply.answer is not None and reply.answer.hits[0].passage.paragraph == shown
 
 
+@pytest.mark.parametrize("follow_up", ["where was he at that time?", "ومين قال هالكلام؟", "ووين كان وقتها؟"])
+def test_a_follow_up_about_the_event_just_shown_stays_with_it(e5_dialogue, follow_up: str) -> None:
+    first, state = ask(e5_dialogue, "Who is Ahn Chan-il?")
+    shown = first.answer.hits[0].passage.paragraph
+    reply, _ = e5_dialogue.respond(state, follow_up)
+    assert reply.answer is not None and reply.answer.hits[0].passage.paragraph == shown
+
+
 def test_what_came_next_follows_the_passage_actually_shown(e5_dialogue) -> None:
     _, state = ask(e5_dialogue, "Who is Ahn Chan-il?")
     assert state.shown is not None and state.shown.endswith(":20")
