@@ -591,12 +591,12 @@ class Retriever:
         if vector is None:
             vector = self.vector(query.text)
         language: Language = query.language
+        ruling = self._ruling(vector)  # the question's own vector: a taught question stands alone
         if cfg.dialect_vector and language == "ar" and query.words != query.text:
             # Dialect read as MSA by the embedder too, half and half with the words as typed: the article
             # is MSA, and "وش سووا بعد المحادثات؟" meets it better as "ماذا فعلوا بعد المحادثات؟".
             vector = vector + self.vector(query.words)
             vector = vector / (np.linalg.norm(vector) or 1.0)
-        ruling = self._ruling(vector)  # the question's own vector: a taught question stands alone
         # Dialect read as MSA too: "وشلون وصل؟" is "وكيف وصل؟".
         use_context = bool(cfg.follow_ups and context and (is_elliptical(query.text) or is_elliptical(query.words)))
         query_terms = terms(query.words)
