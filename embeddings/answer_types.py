@@ -145,7 +145,7 @@ _FOLDED = frozenset(c for c in map(chr, range(0x0600, 0x0700)) if normalise_arab
 
 # Kinds whose presence in a passage depends on the question, decided by a module of their own.
 CHECKS = (None, "name", "count", "speaker")
-WORD_LISTS = ("not_names", "number_words", "not_listed", "speech_words")
+WORD_LISTS = ("not_names", "number_words", "not_listed", "speech_words", "person_words")
 
 
 class FactTypesError(ValueError):

@@ -817,7 +817,7 @@ class Retriever:
         if not all(english):
             return True  # no English text to read names or numbers from: cannot judge, so do not refuse
         if kind.check == "speaker":
-            speakers = self._speakers(kind.word_list("not_names"), kind.word_list("speech_words"))
+            speakers = self._speakers()
             return speakers.silent(query.typed) is None and speakers.silent(query.words) is None
         if kind.check == "count":
             numbers, skip = kind.word_list("number_words"), kind.word_list("not_listed")
@@ -827,20 +827,29 @@ class Retriever:
                 return True
             # Named nowhere near the top (an Arabic question, a paraphrase): the best passage must count something.
             return said[0] is None and gives_a_count(english[0] or "", numbers, skip)
+        not_names = kind.word_list("not_names")
+        if set(normalise(query.words).split()) & kind.word_list("person_words"):
+            # "Which official said…", "مين المسؤول…": the answer is a person, named in the sentence that answers.
+            speakers = self._speakers()
+            # Only the best passage: other people are named everywhere in a report.
+            sentences = [self._english_sentence(i, query_terms, unit_scores) for i in top[:1]]
+            return any(speakers.names_someone_else(s, query.text, not_names=not_names) for s in sentences)
         thing = thing_asked(query.words, proper=self.speller.proper if self.speller else frozenset())
         thing = thing if language == "en" else ()
-        said = [names_thing(thing, text or "", kind.word_list("not_names")) for text in english] if thing else [None]
+        said = [names_thing(thing, text or "", not_names) for text in english] if thing else [None]
         if any(said):
             return True
         if not all(s is None for s in said):
             return False
         # The thing is not named the way the question names it (an Arabic question's noun is never in
         # the English text): the English sentence that answers must hold a name.
-        return holds_a_name(self._english_sentence(top[0], query_terms, unit_scores), kind.word_list("not_names"))
+        return holds_a_name(self._english_sentence(top[0], query_terms, unit_scores), not_names)
 
-    def _speakers(self, not_names: frozenset[str], speech_words: frozenset[str]) -> Speakers:
+    def _speakers(self) -> Speakers:
         """Who the article names and who of them speaks (speakers.py); read once per retriever."""
         if self._speaking is None:
+            not_names = fact_types()["name"].word_list("not_names")
+            speech_words = fact_types()["said"].word_list("speech_words")
             speller = self.speller
 
             def arabic_spelling(name: str) -> str | None:

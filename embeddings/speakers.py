@@ -17,8 +17,8 @@ the article knows as a person is not refused here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from .normalize import normalise
 
@@ -33,6 +33,7 @@ class Speakers:
 
     people: frozenset[str]
     speaking: frozenset[str]
+    arabic: Mapping[str, str] = field(default_factory=dict)  # a name's word -> its spelling in the Arabic text
 
     @classmethod
     def from_texts(
@@ -57,13 +58,26 @@ class Speakers:
                     after = {t.lower() for t in tokens[i + 1 :]}
                     if after & speech_words or "according" in before:
                         speaking.add(tokens[i].lower())
+        spelled: dict[str, str] = {}
         for name in list(people):
             arabic = arabic_spelling(name)
             if arabic:
+                spelled[name] = arabic
                 people.add(arabic)
                 if name in speaking:
                     speaking.add(arabic)
-        return cls(frozenset(people), frozenset(speaking))
+        return cls(frozenset(people), frozenset(speaking), spelled)
+
+    def names_someone_else(self, sentence: str, question: str, *, not_names: frozenset[str]) -> bool:
+        """Whether an English sentence names a person the question does not (in either spelling)."""
+        asked = set(normalise(question).split())
+        asked |= {word[len(c) :] for word in asked for c in _AR_CLITICS if word.startswith(c)}
+        tokens = _TOKEN.findall(sentence)
+        for run in _names(tokens, not_names):
+            words = [tokens[i].lower() for i in run]
+            if not any(w in asked or self.arabic.get(w) in asked for w in words):
+                return True  # no word of this name is in the question: someone else
+        return False
 
     def silent(self, question: str) -> str | None:
         """A person the question names who never speaks in the article, if any (as written there)."""
@@ -77,17 +91,26 @@ class Speakers:
         return None
 
 
-def _people(tokens: list[str], not_names: frozenset[str]) -> list[int]:
-    """Indexes of tokens that belong to a person's name: two capitalised words in a row."""
+def _names(tokens: list[str], not_names: frozenset[str]) -> list[list[int]]:
+    """Each person's name in ``tokens``: a run of two or more capitalised words ("Kim Jong Un")."""
 
     def capital(i: int) -> bool:
         token = tokens[i]
-        return (
-            token[:1].isupper() and token.replace("-", "").replace("'", "").isalpha() and token.lower() not in not_names
-        )
+        plain = token.replace("-", "").replace("'", "")
+        return token[:1].isupper() and plain.isalpha() and token.lower() not in not_names
 
-    found: set[int] = set()
-    for i in range(len(tokens) - 1):
-        if capital(i) and capital(i + 1):
-            found |= {i, i + 1}
-    return sorted(found)
+    runs: list[list[int]] = []
+    run: list[int] = []
+    for i in range(len(tokens) + 1):
+        if i < len(tokens) and capital(i):
+            run.append(i)
+            continue
+        if len(run) >= 2:
+            runs.append(run)
+        run = []
+    return runs
+
+
+def _people(tokens: list[str], not_names: frozenset[str]) -> list[int]:
+    """Indexes of tokens that belong to a person's name."""
+    return [i for run in _names(tokens, not_names) for i in run]

@@ -168,6 +168,11 @@ ASKS.update(
             ["الجيش الكوري الشمالي أكبر ولا الجيش الروسي؟"],
         ),
         "said": (["what did lavrov say during the talks"], ["ماذا قال لافروف؟"]),
+        "invitation": (["did kim invite putin to come to pyongyang"], ["هل دعا كيم بوتين لزيارة بيونغ يانغ؟"]),
+        "agreement": (
+            ["what did kim and putin agree on at the 2019 vladivostok meeting"],
+            ["ايش الاتفاقات اللي طلعت من لقاء فلاديفوستوك سنة 2019؟"],
+        ),
         "count": (["How many carriages does Kim's train have?"], ["كم عربة بقطار كيم المصفح؟"]),
         "pastime_topic": (
             ["what is the best movie tonight", "who won the football match yesterday"],
@@ -270,6 +275,8 @@ STATED: dict[str, tuple[str, str]] = {
     "health": ("Kim's health has worried officials.", "أثارت صحته قلق المسؤولين"),
     "hobby": ("His favourite sport is basketball.", "رياضته المفضلة كرة السلة"),
     "pastime_topic": ("The film was shown in Moscow.", "عرض الفيلم في موسكو"),
+    "invitation": ("Kim invited Putin to Pyongyang.", "وجه كيم دعوة لبوتين"),
+    "agreement": ("The two sides signed an agreement.", "وقع الطرفان اتفاقا"),
     "month": ("He visited in April 2019.", "زار المدينة في أبريل"),
     "comparison": ("Its army is bigger than Russia's.", "جيشها أكبر من جيش روسيا"),
     "speed": ("The train travels at 60 km per hour.", "يسير القطار بسرعة 60 كيلومترا في الساعة"),
@@ -341,7 +348,8 @@ def test_the_seed_article_states_none_of_the_kinds(passages) -> None:
         stating = [p.paragraph for p in passages if states(kind, p.views())]
         # A year is the one such fact the report gives: "a previous trip ... in 2019" (a life event needs one).
         # "Sunday evening" is a time of day: "What time did Kim leave?" is answered by ¶16.
-        expected = {"year": [11], "life_event": [11], "clock_time": [16]}.get(kind, [])
+        # ¶2: "a possible deal to deliver military equipment" answers "did they sign a deal?".
+        expected = {"year": [11], "life_event": [11], "clock_time": [16], "agreement": [2]}.get(kind, [])
         assert stating == expected, f"{kind} stated by ¶{stating}"
         # (The name kind never matches here: embeddings/names.py decides it.)
     by_number = {p.paragraph: p.views() for p in passages}

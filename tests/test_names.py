@@ -82,6 +82,11 @@ def test_a_sentence_holds_a_name_unless_its_capitals_are_weekdays_nationalities_
         ("شنو اسم القاعدة اللي تجولوا بيها؟", True),
         ("شو اسم المتحدثة باسم الخارجية الصينية؟", False),  # dialect "شو" read as "ماذا" too
         ("whats the name of the interpreter who translated kim", False),  # no interpreter named
+        # A person is asked for: the answering sentence must name someone the question does not.
+        ("which white house official said north korea will pay the price", False),
+        ("مين المسؤول في البيت الأبيض اللي قال إن كوريا الشمالية ستدفع الثمن؟", False),
+        ("what are the names of the officials who accompanied kim", False),  # Kim is named, no official
+        ("Who are the Russian officials at the talks?", True),  # Shoigu, Lavrov, Manturov
     ],
 )
 @pytest.mark.slow

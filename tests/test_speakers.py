@@ -21,7 +21,7 @@ def speakers() -> Speakers:
     arabic = {"lavrov": "لافروف", "putin": "بوتين"}
     return Speakers.from_texts(
         english,
-        not_names=KIND.word_list("not_names"),
+        not_names=fact_types()["name"].word_list("not_names"),
         speech_words=KIND.word_list("speech_words"),
         arabic_spelling=arabic.get,
     )
@@ -76,3 +76,12 @@ def test_the_retriever_refuses_what_a_silent_person_said(e5_retriever, question:
     assert answer.answered is answered
     if not answered:
         assert answer.reason == "fact_not_stated" and answer.attribute == "said"
+
+
+def test_someone_else_is_a_name_the_question_does_not_hold(speakers) -> None:
+    not_names = fact_types()["name"].word_list("not_names")
+    sentence = "Having left on Sunday evening, Kim Jong Un arrived accompanied by senior military officials."
+    assert not speakers.names_someone_else(sentence, "names of the officials who came with Kim", not_names=not_names)
+    assert speakers.names_someone_else(sentence, "which official came with him", not_names=not_names)
+    warned = "Last week, the White House warned that North Korea will pay the price."
+    assert not speakers.names_someone_else(warned, "which official warned", not_names=not_names)  # an institution
