@@ -168,6 +168,8 @@ ASKS.update(
             ["الجيش الكوري الشمالي أكبر ولا الجيش الروسي؟"],
         ),
         "said": (["what did lavrov say during the talks"], ["ماذا قال لافروف؟"]),
+        "beginning": (["When did North Korea's nuclear programme start?"], ["متى بدأ البرنامج النووي الكوري الشمالي"]),
+        "life_reason": (["Why did Ahn Chan-il defect?"], ["ليش انشق آن تشان إيل عن كوريا الشمالية؟"]),
         "invitation": (["did kim invite putin to come to pyongyang"], ["هل دعا كيم بوتين لزيارة بيونغ يانغ؟"]),
         "agreement": (
             ["what did kim and putin agree on at the 2019 vladivostok meeting"],
@@ -184,6 +186,8 @@ ASKS["speed"] = (
     ["How fast is Kim's armoured train?", "What's the top speed of the missile?"],
     ["كم سرعة قطار كيم المدرع؟"],
 )
+ASKS["family"][1].append("مين كان أبو كيم جونغ أون؟")
+ASKS["war_end"][1].append("امتى حتخلص الحرب في أوكرانيا؟")
 ASKS["food"][0].append("what was Putin actually drinking during the toast?")
 ASKS["food"][1].append("شو كان بيشرب بوتين؟")
 
@@ -201,7 +205,6 @@ NOT_ASKED = [
     "How long were the formal talks?",
     "ما طول المحادثات الرسمية؟",
     "How long has Russia been fighting in Ukraine?",
-    "منذ متى تخوض موسكو عملياتها الهجومية على أوكرانيا؟",
     "When did Kim leave the North Korean capital?",
     "متى غادر كيم العاصمة الكورية الشمالية؟",
     "What price will North Korea pay if it arms Russia?",
@@ -275,6 +278,8 @@ STATED: dict[str, tuple[str, str]] = {
     "health": ("Kim's health has worried officials.", "أثارت صحته قلق المسؤولين"),
     "hobby": ("His favourite sport is basketball.", "رياضته المفضلة كرة السلة"),
     "pastime_topic": ("The film was shown in Moscow.", "عرض الفيلم في موسكو"),
+    "beginning": ("The programme began in 1956.", "بدأ البرنامج عام 1956"),
+    "life_reason": ("He defected because of the famine.", "انشق بسبب المجاعة"),
     "invitation": ("Kim invited Putin to Pyongyang.", "وجه كيم دعوة لبوتين"),
     "agreement": ("The two sides signed an agreement.", "وقع الطرفان اتفاقا"),
     "month": ("He visited in April 2019.", "زار المدينة في أبريل"),
@@ -349,7 +354,17 @@ def test_the_seed_article_states_none_of_the_kinds(passages) -> None:
         # A year is the one such fact the report gives: "a previous trip ... in 2019" (a life event needs one).
         # "Sunday evening" is a time of day: "What time did Kim leave?" is answered by ¶16.
         # ¶2: "a possible deal to deliver military equipment" answers "did they sign a deal?".
-        expected = {"year": [11], "life_event": [11], "clock_time": [16], "agreement": [2]}.get(kind, [])
+        # "For more than a year and a half" (¶6), "since 2019" (¶11), "since the start of the pandemic" (¶16)
+        # say since when; ¶9's "over its nuclear programmes" is a reason; ¶1 and ¶5's "great victory" an outcome.
+        expected = {
+            "year": [11],
+            "life_event": [11],
+            "clock_time": [16],
+            "agreement": [2],
+            "beginning": [6, 11, 16],
+            "life_reason": [9],
+            "war_end": [1, 5],
+        }.get(kind, [])
         assert stating == expected, f"{kind} stated by ¶{stating}"
         # (The name kind never matches here: embeddings/names.py decides it.)
     by_number = {p.paragraph: p.views() for p in passages}
