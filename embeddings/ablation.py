@@ -50,7 +50,7 @@ _CHANGES: list[tuple[str, dict[str, object]]] = [
     ),
     ("+ Arabizi transliterated", {"arabizi": True}),
     ("+ dialect words matched as MSA", {"dialect": True}),
-    ("+ dialect embedded as MSA too", {"dialect_vector": True}),
+    ("+ Arabic embedded as read too (dialect as MSA)", {"dialect_vector": True}),
     ("+ editor questions in BM25 (document expansion)", {"editor_questions": True}),
     ("+ editor questions, dense (query to question)", {"question_weight": _FULL.question_weight}),
     ("+ entities the article never mentions (Zelensky...)", {"entity_check": True}),
