@@ -146,7 +146,7 @@ class RetrievalConfig:
     # Arabic question whose reading differs from its typing (96 % of the tuning set's). Measured on
     # the six seen sets (Arabic): answerable questions refused 12 -> 5 of 452, Recall@1 0.953 ->
     # 0.958, follow-ups 0.879 -> 0.901; one more in-world question answered (of 119). It costs a
-    # second embedding: the median question rises from 1.09x to 1.48x the embedding + FAISS floor.
+    # second embedding: the median question rises from 1.09x to ~1.4x the embedding + FAISS floor.
     dialect_vector: bool = True
     translation_views: bool = True  # score against the paragraph in the question's language too
     cross_view_weight: float = 0.5  # share of the other language's view in a passage's dense score
@@ -813,7 +813,8 @@ class Retriever:
         unit_scores: dict[int, float],
         query_terms: list[str],
     ) -> bool:
-        """Whether one of the ``top`` passages gives the asked-for fact (a name: see names.py)."""
+        """Whether one of the ``top`` passages gives the asked-for fact: by the kind's ``states`` patterns,
+        or, for the kinds whose answer depends on the question, by names.py, counts.py or speakers.py."""
         kind = fact_types()[attribute]
         if kind.check is None:
             return any(self._states(attribute)[i] for i in top)
