@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from .names import SENTENCE, singular
 from .normalize import normalise
 
 _HOW_MANY = re.compile(r"\b(?:how many|the number of|number of) (?P<thing>.+)$")
@@ -33,7 +34,6 @@ _STOP = re.compile(
 )
 _DIGITS = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)?(?![\w-])")
 _YEAR = re.compile(r"^(1[89]|20)\d\d$")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[A-Za-z]+")
 _TIMES = frozenset({"once", "twice", "thrice"})
 _POINTING = frozenset({"the", "these", "those", "both", "its", "their", "his", "her", "our"})
@@ -46,13 +46,7 @@ def counted(question: str) -> tuple[str, ...]:
     match = _HOW_MANY.search(normalise(question))
     if match is None:
         return ()
-    return tuple(_singular(w) for w in _STOP.sub("", match.group("thing")).split())
-
-
-def _singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+    return tuple(singular(w) for w in _STOP.sub("", match.group("thing")).split())
 
 
 def _has_number(text: str, number_words: frozenset[str]) -> bool:
@@ -64,7 +58,7 @@ def _has_number(text: str, number_words: frozenset[str]) -> bool:
 
 
 def _lists_something(english: str, skip: frozenset[str]) -> bool:
-    words = Counter(_singular(w.lower()) for w in _WORD.findall(english) if len(w) > 3)
+    words = Counter(singular(w.lower()) for w in _WORD.findall(english) if len(w) > 3)
     return any(n >= LISTED and w not in skip for w, n in words.items())
 
 
@@ -76,12 +70,12 @@ def gives_count(thing: Iterable[str], english: str, number_words: frozenset[str]
     wanted = set(thing) - skip
     if "time" in wanted:  # "how many times": "failed twice" says it
         wanted |= _TIMES
-    mentioning = [s for s in _SENTENCE.split(english) if wanted & {_singular(w.lower()) for w in _WORD.findall(s)}]
+    mentioning = [s for s in SENTENCE.split(english) if wanted & {singular(w.lower()) for w in _WORD.findall(s)}]
     if not mentioning:
         return None
     if any(_has_number(s, number_words) for s in mentioning):
         return True
-    listed = Counter(_singular(w.lower()) for w in _WORD.findall(english))
+    listed = Counter(singular(w.lower()) for w in _WORD.findall(english))
     return any(listed[w] >= LISTED for w in wanted)
 
 

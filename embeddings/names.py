@@ -32,7 +32,11 @@ _CALLED = re.compile(
 )
 _STOP = re.compile(r"\b(?:who|whom|whose|that|which|where|when|he|she|they|it|in|at|on|from|during|after)\b.*$")
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "his", "her", "its", "their"})
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|[^\sA-Za-z]")
+# English words (with their apostrophes and hyphens) and single marks: names.py, counts.py and speakers.py
+# read English text with it.
+TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|[^\sA-Za-z]")
+# Sentence boundaries in English text.
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # A capital after these opens a sentence or a quote: it says nothing about a name.
 _OPENERS = frozenset({".", "(", "–", '"', "“", ":", "!", "?"})
 
@@ -49,23 +53,24 @@ def thing_asked(question: str, *, proper: Iterable[str] = ()) -> tuple[str, ...]
         return ()
     names = set(proper)
     words = [w for w in _STOP.sub("", match.group("thing")).split() if w not in _DETERMINERS]
-    while words and _singular(words[0]) in names | {_singular(n) for n in names}:
+    while words and singular(words[0]) in names | {singular(n) for n in names}:
         words.pop(0)
     for i, word in enumerate(words):
         if word in names:
             words = words[:i]
             break
-    return tuple(_singular(w) for w in words)
+    return tuple(singular(w) for w in words)
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
     """ "koreas" (possessive, apostrophe dropped) and "satellites" both meet "satellite"."""
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _is_name(token: str, not_names: frozenset[str]) -> bool:
+def is_name(token: str, not_names: frozenset[str]) -> bool:
+    """A capitalised word that is not a title, nationality, weekday... (``not_names``)."""
     return token[:1].isupper() and token.replace("'", "").replace("-", "").isalpha() and token.lower() not in not_names
 
 
@@ -76,10 +81,10 @@ def names_thing(thing: Iterable[str], english: str, not_names: frozenset[str]) -
     "Industry Minister *Denis* Manturov", "the *World* Institute".
     """
     words = set(thing)
-    tokens = _TOKEN.findall(english)
+    tokens = TOKEN.findall(english)
 
     def ours(token: str) -> bool:
-        return _singular(token.lower().rstrip("'’")) in words
+        return singular(token.lower().rstrip("'’")) in words
 
     found = False
     for i, token in enumerate(tokens):
@@ -92,14 +97,14 @@ def names_thing(thing: Iterable[str], english: str, not_names: frozenset[str]) -
         after = i + 1
         while after < len(tokens) and ours(tokens[after]):
             after += 1
-        if before >= 0 and _is_name(tokens[before], not_names) and (before == 0 or tokens[before - 1] not in _OPENERS):
+        if before >= 0 and is_name(tokens[before], not_names) and (before == 0 or tokens[before - 1] not in _OPENERS):
             return True
-        if after < len(tokens) and (_is_name(tokens[after], not_names) or tokens[after] in ("named", "called")):
+        if after < len(tokens) and (is_name(tokens[after], not_names) or tokens[after] in ("named", "called")):
             return True
     return False if found else None
 
 
 def holds_a_name(sentence: str, not_names: frozenset[str]) -> bool:
     """Whether an English sentence holds a name (a capitalised word that does not open it)."""
-    tokens = _TOKEN.findall(sentence)
-    return any(_is_name(token, not_names) and i > 0 and tokens[i - 1] not in _OPENERS for i, token in enumerate(tokens))
+    tokens = TOKEN.findall(sentence)
+    return any(is_name(token, not_names) and i > 0 and tokens[i - 1] not in _OPENERS for i, token in enumerate(tokens))

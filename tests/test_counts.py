@@ -9,17 +9,11 @@ from pathlib import Path
 import pytest
 
 from embeddings.answer_types import asked_attribute, fact_types
-from embeddings.corpus import load_corpus
 from embeddings.counts import counted, gives_a_count, gives_count
 
 REPO = Path(__file__).resolve().parent.parent
 KIND = fact_types()["count"]
 NUMBERS, SKIP = KIND.word_list("number_words"), KIND.word_list("not_listed")
-
-
-@pytest.fixture(scope="module")
-def english() -> dict[int, str]:
-    return {p.paragraph: p.views()["en"] for p in load_corpus(REPO / "seeds").passages}
 
 
 @pytest.mark.parametrize(
@@ -48,15 +42,15 @@ def test_what_a_question_counts(question: str, thing: tuple[str, ...]) -> None:
         ("how many carriages does kim's armoured train have", 3, None),  # never mentions carriages
     ],
 )
-def test_a_count_is_a_number_in_a_sentence_about_the_thing_or_a_list(english, question, paragraph, given) -> None:
-    assert gives_count(counted(question), english[paragraph], NUMBERS, SKIP) is given
+def test_a_count_is_a_number_in_a_sentence_about_the_thing_or_a_list(seed_english, question, paragraph, given) -> None:
+    assert gives_count(counted(question), seed_english[paragraph], NUMBERS, SKIP) is given
 
 
-def test_the_two_leaders_a_year_or_covid_19_are_no_count(english) -> None:
-    assert not gives_a_count(english[3], NUMBERS, SKIP)  # "the two leaders"
-    assert not gives_a_count(english[11], NUMBERS, SKIP)  # "in 2019"
-    assert not gives_a_count(english[16], NUMBERS, SKIP)  # "Covid-19"
-    assert gives_a_count(english[17], NUMBERS, SKIP)  # "two ballistic missiles"
+def test_the_two_leaders_a_year_or_covid_19_are_no_count(seed_english) -> None:
+    assert not gives_a_count(seed_english[3], NUMBERS, SKIP)  # "the two leaders"
+    assert not gives_a_count(seed_english[11], NUMBERS, SKIP)  # "in 2019"
+    assert not gives_a_count(seed_english[16], NUMBERS, SKIP)  # "Covid-19"
+    assert gives_a_count(seed_english[17], NUMBERS, SKIP)  # "two ballistic missiles"
 
 
 @pytest.mark.slow
@@ -82,11 +76,11 @@ def test_the_retriever_refuses_a_count_no_top_passage_gives(e5_retriever, questi
         assert answer.attribute == "count"
 
 
-def test_every_answerable_how_many_of_the_sets_is_given_by_its_paragraph(english) -> None:
+def test_every_answerable_how_many_of_the_sets_is_given_by_its_paragraph(seed_english) -> None:
     for name in ("questions.jsonl", "holdout.jsonl", "blind2.jsonl", "blind3.jsonl", "blind4.jsonl", "blind5.jsonl"):
         for line in (REPO / "eval" / name).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             thing = counted(row["question"]) if row["lang"] == "en" else ()
             if row["type"] == "answerable" and thing:
-                said = [gives_count(thing, english[p], NUMBERS, SKIP) for p in row["paragraphs"]]
+                said = [gives_count(thing, seed_english[p], NUMBERS, SKIP) for p in row["paragraphs"]]
                 assert any(said) or None in said, row["question"]

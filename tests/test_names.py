@@ -9,16 +9,10 @@ from pathlib import Path
 import pytest
 
 from embeddings.answer_types import asked_attribute, fact_types
-from embeddings.corpus import load_corpus
 from embeddings.names import holds_a_name, names_thing, thing_asked
 
 REPO = Path(__file__).resolve().parent.parent
 NOT_NAMES = fact_types()["name"].word_list("not_names")
-
-
-@pytest.fixture(scope="module")
-def english() -> dict[int, str]:
-    return {p.paragraph: p.views()["en"] for p in load_corpus(REPO / "seeds").passages}
 
 
 @pytest.mark.parametrize(
@@ -59,16 +53,16 @@ def test_the_articles_names_around_the_thing_are_not_the_thing() -> None:
         ("What is the name of the space base?", 22, None),  # never mentions one
     ],
 )
-def test_a_name_is_given_when_it_stands_next_to_the_thing(english, question, paragraph, given) -> None:
-    assert names_thing(thing_asked(question), english[paragraph], NOT_NAMES) is given
+def test_a_name_is_given_when_it_stands_next_to_the_thing(seed_english, question, paragraph, given) -> None:
+    assert names_thing(thing_asked(question), seed_english[paragraph], NOT_NAMES) is given
 
 
-def test_a_sentence_holds_a_name_unless_its_capitals_are_weekdays_nationalities_or_titles(english) -> None:
-    spokeswoman = english[15].split(". ")[
+def test_a_sentence_holds_a_name_unless_its_capitals_are_weekdays_nationalities_or_titles(seed_english) -> None:
+    spokeswoman = seed_english[15].split(". ")[
         0
     ]  # "For its part, a spokeswoman for Chinese diplomacy affirmed on Wednesday..."
     assert not holds_a_name(spokeswoman, NOT_NAMES)
-    assert holds_a_name(english[14], NOT_NAMES)  # Sergei Shoigu, Sergei Lavrov, Denis Manturov
+    assert holds_a_name(seed_english[14], NOT_NAMES)  # Sergei Shoigu, Sergei Lavrov, Denis Manturov
 
 
 @pytest.mark.parametrize(
@@ -98,10 +92,10 @@ def test_the_retriever_refuses_a_name_no_top_passage_gives(e5_retriever, questio
         assert answer.reason == "fact_not_stated" and answer.attribute == "name"
 
 
-def test_no_answerable_question_of_the_sets_asks_a_name_the_article_does_not_give(english) -> None:
+def test_no_answerable_question_of_the_sets_asks_a_name_the_article_does_not_give(seed_english) -> None:
     for name in ("questions.jsonl", "holdout.jsonl", "blind2.jsonl", "blind3.jsonl", "blind4.jsonl", "blind5.jsonl"):
         for line in (REPO / "eval" / name).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             thing = thing_asked(row["question"])
             if row["type"] == "answerable" and thing:
-                assert any(names_thing(thing, english[p], NOT_NAMES) for p in row["paragraphs"]), row["question"]
+                assert any(names_thing(thing, seed_english[p], NOT_NAMES) for p in row["paragraphs"]), row["question"]
