@@ -239,7 +239,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(report.table())
         if args.misses:
-            print("\nMisses (top passage not an answer, or small talk read wrong):")
+            print("\nMisses (top passage not an answer, off-topic question answered, or small talk read wrong):")
             print("\n".join(f"  {m}" for m in report.misses()))
     return 0
 

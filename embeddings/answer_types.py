@@ -16,15 +16,15 @@ weekdays, capitalised place names after a preposition), not tied to one article.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, NoReturn
 
-from .datafile import read_json_object
-from .normalize import normalise, normalise_arabic
+from .datafile import compile_patterns, read_json_object
+from .normalize import normalise
 
 AnswerType = Literal["place", "time", "quantity", "reason", "means"]
 
@@ -49,7 +49,7 @@ _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
     "means": re.compile(
         r"\bhow (did|does|do|will|was|were|is)\b.*\b(travel|trave?ll?ed|get|got|go|went|arrive|arrived|come|came"
         r"|reach|reached|journey|transported|make it)\b|\bby what means\b"
-        r"|\bكيف\b.*\b(وصل|سافر|ذهب|جا|اتي|انتقل|تنقل|جه|يسافر|يوصل|يروح)\b"
+        r"|\bكيف\b.*\b(وصل|سافر|ذهب|جا|اتي|انتقل|تنقل|جه|يسافر|يوصل|يروح)(ها|هم|ه|لها|لهم)?\b"
         r"|\b(وصل|سافر|ذهب|جا|اتي|انتقل|تنقل|جه)\b.*\bكيف\b|\bبماذا (سافر|وصل|جا)\b|\b(وسيله) (النقل|السفر)\b"
     ),
 }
@@ -139,8 +139,6 @@ Attribute = str  # a kind's name in data/fact_types.json: "age", "family", "curr
 FACT_TYPES_FILE = Path(__file__).parent / "data" / "fact_types.json"
 _KIND_NAME = re.compile(r"[a-z][a-z_]*")
 _REQUIRED_LANGUAGES = ("en", "ar")
-# Characters normalise() folds away (hamza forms, ة, ى...): a pattern holding one never matches.
-_FOLDED = frozenset(c for c in map(chr, range(0x0600, 0x0700)) if normalise_arabic(c) != c)
 
 
 # Kinds whose presence in a passage depends on the question, decided by a module of their own.
@@ -209,10 +207,10 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
         within = spec.get("within", 3)
         if not isinstance(within, int) or not 1 <= within <= 10:
             fail(f"{where}: within is a whole number of top passages from 1 to 10")
-        asks = _patterns(spec.get("asks"), f"{where}: asks", fail, required=_REQUIRED_LANGUAGES)
+        asks = compile_patterns(spec.get("asks"), f"{where}: asks", fail, required=_REQUIRED_LANGUAGES)
         # A kind with a check of its own needs no states patterns: none then match.
         states = (
-            _patterns(spec.get("states"), f"{where}: states", fail, required=())
+            compile_patterns(spec.get("states"), f"{where}: states", fail, required=())
             if spec.get("states") or check is None
             else re.compile(r"(?!)")
         )
@@ -231,38 +229,6 @@ def load_fact_types(path: Path = FACT_TYPES_FILE) -> dict[str, FactKind]:
             words=MappingProxyType({k: frozenset(w.lower() for w in v) for k, v in lists.items()}),
         )
     return kinds
-
-
-def _patterns(
-    spec: object, where: str, fail: Callable[[str], NoReturn], *, required: tuple[str, ...]
-) -> re.Pattern[str]:
-    """One compiled alternation of a ``{language: [pattern, ...]}`` object, each pattern as whole words."""
-    if not isinstance(spec, dict):
-        fail(f"{where}: expected an object of pattern lists per language")
-    missing = [language for language in required if not spec.get(language)]
-    if missing:
-        fail(f"{where}: no patterns for {missing}")
-    parts: list[str] = []
-    for language, patterns in spec.items():
-        if not isinstance(patterns, list):
-            fail(f"{where}.{language}: expected a list of patterns")
-        for i, pattern in enumerate(patterns):
-            at = f"{where}.{language}[{i}]"
-            if not isinstance(pattern, str) or not pattern.strip():
-                fail(f"{at}: expected a non-empty string")
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                fail(f"{at}: invalid regular expression {pattern!r}: {exc}")
-            if compiled.fullmatch(""):
-                fail(f"{at}: {pattern!r} matches the empty string")
-            folded = sorted(set(pattern) & _FOLDED)
-            if folded:
-                fail(f"{at}: {pattern!r} holds {folded}, which normalise() folds away (write it normalised)")
-            parts.append(rf"\b(?:{pattern})\b")
-    if not parts:
-        fail(f"{where}: no patterns")
-    return re.compile("|".join(parts))
 
 
 @cache

@@ -142,6 +142,7 @@ class EvalReport:
     real_questions: int = 0
     reasons: dict[str, int] = field(default_factory=dict)  # why off-topic questions were refused
     smalltalk_misses: list[str] = field(default_factory=list)
+    offtopic_misses: list[str] = field(default_factory=list)  # off-topic questions answered
 
     def refusal(self) -> dict[str, float]:
         refused_off = sum(r for r, _ in self.offtopic.values())
@@ -177,7 +178,7 @@ class EvalReport:
 
     def misses(self) -> list[str]:
         ranked = [m for group in (self.answerable, self.followup) for s in group.values() for m in s.misses]
-        return ranked + self.smalltalk_misses
+        return ranked + self.offtopic_misses + self.smalltalk_misses
 
     def table(self) -> str:
         lines = [
@@ -237,6 +238,7 @@ def evaluate(responder: Responder | Retriever, questions: Iterable[EvalQuestion]
     smalltalk: dict[str, tuple[int, int]] = {}
     reasons: dict[str, int] = {}
     smalltalk_misses: list[str] = []
+    offtopic_misses: list[str] = []
     refused_answerable = total_answerable = taken = real = 0
     timings: list[float] = []
 
@@ -261,10 +263,13 @@ def evaluate(responder: Responder | Retriever, questions: Iterable[EvalQuestion]
             chained = ask(q.question, context=before.question) if before else response
             refused, total = offtopic.get(q.lang, (0, 0))
             offtopic[q.lang] = (refused + (not answered(response)) + (not answered(chained)), total + 2)
-            for r in (response, chained):
+            for r, where in ((response, "alone"), (chained, "after another question")):
                 if not answered(r):
                     why = r.answer.reason if r.answer is not None and r.answer.reason else r.intent
                     reasons[why] = reasons.get(why, 0) + 1
+                elif r.answer is not None and r.answer.hits:
+                    got = r.answer.hits[0].passage.paragraph
+                    offtopic_misses.append(f"{q.id}: {q.question} -> answered with ¶{got} ({where})")
             continue
         group = followup if q.type == "followup" else answerable
         group.setdefault(q.lang, RankStats()).add(q, response.answer)
@@ -294,6 +299,7 @@ def evaluate(responder: Responder | Retriever, questions: Iterable[EvalQuestion]
         real_questions=real,
         reasons=reasons,
         smalltalk_misses=smalltalk_misses,
+        offtopic_misses=offtopic_misses,
     )
 
 

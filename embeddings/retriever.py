@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -60,6 +59,7 @@ from .corpus import Corpus, continues_previous, load_corpus
 from .counts import counted, gives_a_count, gives_count
 from .embedders import Embedder
 from .entities import Mentions
+from .follow_ups import asks_what_came_next, is_elliptical, points_at_answer, quotes_answer
 from .language import Language
 from .lexical import LexicalIndex, build_lexical, terms
 from .names import holds_a_name, names_thing, thing_asked
@@ -75,57 +75,6 @@ log = logging.getLogger(__name__)
 # beyond the first sentences, and the embedder's 512-token window is ~2000 chars.
 MAX_QUESTION_CHARS = 1000
 
-# Words that make a question lean on the previous one ("and ...", "he", "that").
-# Words that point back to something said before ("he", "there", "عنه"). Question words
-# are absent ("What is the capital of France?" is not a follow-up), and so are words that
-# also open standalone questions: "this summit", Arabic copulas "ما هي", Egyptian "هو كيم...".
-_ANAPHORA = frozenset(
-    normalise(w)
-    for w in """
-    he she it they them him her his its their theirs there then else
-    ذلك تلك هناك حينها وقتها عنه عنها عنهم فيه فيها منه منها معه معها معهم معاه معاها
-    ده دول هيك كمان برضه بعدين بعدها بعده قبلها قبله
-    """.split()
-)
-# Question words that, glued to a leading "and" (و/ف), open an Arabic follow-up: "ومن حضر؟".
-_AR_QUESTION_WORDS = frozenset(
-    normalise(w)
-    for w in """
-    ماذا من متى أين كيف هل لماذا كم ما إمتى امتى ليش ليه شو ايه إيه ايش وش شنو مين منو وين فين ازاي إزاي بعدين
-    """.split()
-)
-
-# A demonstrative before a noun that names something said before ("that city", "the same day"),
-# or "in return" ("بالمقابل"). Bare "that"/"this" open standalone questions too, and "this
-# summit/visit" names the article's own subject, so only these nouns count.
-_POINTING_BACK = re.compile(
-    r"\b(that|this|those|these|the same) (city|country|place|man|person|leader|day|year|time)s?\b"
-    r"|\bin (return|exchange)\b|\bبالمقابل\b|\bفي المقابل\b"
-)
-
-# "What did he say next?", "What else did he say?", "وماذا أضاف؟": the answer is what follows the
-# previous answer, which mixing in the previous question cannot find (it pulls towards the
-# paragraph already shown).
-_ASKS_WHAT_CAME_NEXT = re.compile(
-    r"\b(next|added?|adds|else did (he|she|they) say|go(es)? on|went on|continued?)\b"
-    r"|\b(اضاف|يضيف|تابع|قال كمان|قال ايضا|قال بعد)"
-)
-
-
-# A follow-up that points at the answer just shown rather than at the question: "Who said that?",
-# "when was this?", "ومين قال كده؟". Its answer is in (or just before) the paragraph shown.
-_POINTS_AT_ANSWER = re.compile(
-    r"\b(who|when|where|why) (said|says|did|was|is|were) (that|this|it|so)\b|\bwho said\b"
-    r"|\b(مين|من|منو|امتي|متي|وين|فين|اين) (قال|قالها|قاله|حكي|حكاها|صار|كان|حصل)\b"
-    r"|\b(قال|حكي|صار|حصل|كان) (كده|هيك|ذلك|هذا|هاد|هذا الكلام|الكلام ده)\b"
-    # "Where was that meeting?", "وأين جرى ذلك اللقاء؟": a question word about the event just named.
-    r"|^(and )?(who|when|where)\b.*\b(that|this) (meeting|summit|trip|visit|talk|talks|speech|statement|remark)s?\b"
-    r"|^و?(من|مين|متي|امتي|اين|وين|فين)\b.*\b(ذلك|تلك|هذا|هذه) (اللقا|الاجتماع|الزياره|الرحله|القمه|التصريح|الكلام)\b"
-    # "where did he go that time?", "ووين راح وقتها؟": the event of the answer just shown.
-    r"|\b(who|when|where|what|how|why)\b.*\b(that time|back then|at that time|at the time)\b"
-    r"|\b(من|مين|منو|متي|امتي|اين|وين|فين|ماذا|شو|ايش|كيف)\b.*\b(وقتها|ساعتها|حينها|وقتذاك|تلك المره|هديك المره)\b"
-    r"|\b(قال|حكي) (هالكلام|هالحكي|هيك كلام)\b"
-)
 # The dense "query to editor question" signal counts in full once a passage has this many
 # editor questions in the question's language: one or two questions are weak evidence.
 FULL_COVERAGE = 5
@@ -206,44 +155,6 @@ class RetrievalConfig:
     forbidden_cosine: float = 0.90
     candidates: int = 256  # units fetched from FAISS per question on large corpora
     cache_size: int = 512  # recent answers kept in memory
-
-
-def is_elliptical(question: str) -> bool:
-    """Whether a question leans on the previous one: opens with "and", points back, or has no topic."""
-    text = normalise(question)
-    words = text.split()
-    if not words:
-        return False
-    first = words[0]
-    if first in ("and", "so", "also", "و", "ف") or first in _ANAPHORA:
-        return True
-    # Arabic glues "and" to the next word, and a preposition may sit between them:
-    # "ومن", "وماذا", "وإمتى", "وبماذا" (and with what), "ولماذا", "وبعدها" (and after that).
-    if first[:1] in ("و", "ف"):
-        rest = first[1:]
-        if rest in _AR_QUESTION_WORDS or rest in _ANAPHORA:
-            return True
-        if rest[:1] in ("ب", "ل", "ك") and rest[1:] in _AR_QUESTION_WORDS:
-            return True
-    if _POINTING_BACK.search(text):
-        return True
-    return len(terms(question)) <= 1 or _leading_anaphor(words)
-
-
-# A pronoun points back to the previous turn only when the question has not yet named anyone
-# it could stand for: "What did he say next?", "How long did they last?" (within the first
-# five words), not "Did Kim and Putin speak privately, without their teams?" or "Who stood
-# around Putin when he raised a toast?". Measured on both question sets: the old rule (any
-# pronoun anywhere) read 21 standalone questions as follow-ups and pulled some off their paragraph.
-_ANAPHOR_WINDOW = 5
-_EXISTENTIAL = frozenset({"is", "was", "are", "were", "will"})  # "is there ...?" asks whether something exists
-
-
-def _leading_anaphor(words: list[str]) -> bool:
-    for i, word in enumerate(words[:_ANAPHOR_WINDOW]):
-        if word in _ANAPHORA and not (word == "there" and i > 0 and words[i - 1] in _EXISTENTIAL):
-            return True
-    return False
 
 
 @dataclass
@@ -649,7 +560,7 @@ class Retriever:
                 if neighbour in candidates:
                     fused[candidates.index(neighbour)] += cfg.chain_weight
         if use_context:
-            target = self._pointed_at(query.text, context or "", shown)
+            target = self._pointed_at((query.text, query.words), context or "", shown)
             if target is not None and target in candidates:
                 fused[candidates.index(target)] = fused.max() + 1.0
         taught = ruling is not None and ruling[0] == "taught" and ruling[1] in candidates
@@ -733,16 +644,17 @@ class Retriever:
             }
         return self._titles
 
-    def _pointed_at(self, question: str, context: str, shown: str | None) -> int | None:
+    def _pointed_at(self, questions: tuple[str, ...], context: str, shown: str | None) -> int | None:
         """The passage a follow-up points at, when it points at the previous answer rather than its topic.
 
         "What did he say next?" -> the paragraph carrying the shown one on ("He added: ...");
-        "Who said that?" -> the paragraph shown (or the one it continues, which names the speaker).
+        "Who said that?" -> the paragraph shown (or the one it continues, which names the speaker);
+        "What exactly did he say?" -> the paragraph shown.
         """
         cfg = self.config
-        text = normalise(question)
-        asks_next = cfg.continuations and _ASKS_WHAT_CAME_NEXT.search(text)
-        asks_about_answer = cfg.points_at_answer and _POINTS_AT_ANSWER.search(text)
+        asks_next = cfg.continuations and any(asks_what_came_next(q) for q in questions)
+        quotes = cfg.points_at_answer and any(quotes_answer(q) for q in questions)
+        asks_about_answer = quotes or (cfg.points_at_answer and any(points_at_answer(q) for q in questions))
         if not asks_next and not asks_about_answer:
             return None
         at = self._shown_index(shown, context)
@@ -757,6 +669,8 @@ class Retriever:
                 and continues_previous(passages[following])
             )
             return following if carries_on else None
+        if quotes:
+            return at
         if at > 0 and passages[at - 1].doc == passages[at].doc and continues_previous(passages[at]):
             return at - 1
         return at
@@ -984,5 +898,4 @@ __all__ = [
     "RetrievalError",
     "Retriever",
     "Unit",
-    "is_elliptical",
 ]

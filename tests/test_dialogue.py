@@ -142,6 +142,24 @@ def test_a_follow_up_about_the_event_just_shown_stays_with_it(e5_dialogue, follo
     assert reply.answer is not None and reply.answer.hits[0].passage.paragraph == shown
 
 
+@pytest.mark.parametrize(
+    ("question", "follow_up", "paragraph"),
+    [
+        # No "and", no pronoun: the demonstrative alone makes these follow-ups.
+        ("شو موقف الصين من القمة؟", "مين قال هالحكي؟", 15),
+        ("روسيا ممكن تساعد كوريا تبني اقمار صناعية؟", "طب مين قال هالشي؟", 18),
+        # The quoted words continue the paragraph that names the speaker.
+        ("في حد قال ان قذائف كوريا ممكن تغير حرب اوكرانيا؟", "مين اللي صرح بهاد الكلام؟", 20),
+        # The very words: the paragraph shown, not the one naming the speaker.
+        ("كيم شو قال عن وقوفه مع روسيا؟", "بالحرف شو قال؟", 13),
+    ],
+)
+def test_a_dialect_follow_up_about_the_answer_resolves_against_it(e5_dialogue, question, follow_up, paragraph) -> None:
+    _, state = ask(e5_dialogue, question)
+    reply, _ = e5_dialogue.respond(state, follow_up)
+    assert reply.answer is not None and reply.answer.hits[0].passage.paragraph == paragraph
+
+
 def test_what_came_next_follows_the_passage_actually_shown(e5_dialogue) -> None:
     _, state = ask(e5_dialogue, "Who is Ahn Chan-il?")
     assert state.shown is not None and state.shown.endswith(":20")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from embeddings.answer_types import asked_attribute, expected_type, states, supplies
-from embeddings.retriever import is_elliptical
+from embeddings.follow_ups import is_elliptical
 
 pytestmark = pytest.mark.slow
 
