@@ -230,23 +230,30 @@ class IntentClassifier:
             if not folded:
                 continue
             bare = _strip_vocatives(folded, self.vocatives)
-            for spec in self.specs:
-                if folded in spec.exact or bare in spec.exact:
-                    arabic = folded in spec.exact_arabic or bare in spec.exact_arabic
-                    return Guess(spec.name, "exact", 1.0, "ar" if arabic else None)
+            # The whole phrase first: "يلا سلام" is goodbye, though "سلام" alone is a greeting.
+            for phrase in (folded, bare):
+                for spec in self.specs:
+                    if phrase in spec.exact:
+                        return Guess(spec.name, "exact", 1.0, "ar" if phrase in spec.exact_arabic else None)
             for spec in self.specs:
                 if any(p.search(folded) for p in spec.patterns):
                     return Guess(spec.name, "pattern", 1.0)
         return self._by_sentence(texts[0]) if texts else None
 
     def _by_sentence(self, text: str) -> Guess | None:
-        """ "من وين هالخبر؟ شو المصدر": a message of several sentences, each with the same intent."""
-        parts = [p for p in re.split(r"[?!.؟\n]+", text) if _fold(p)]
+        """ "من وين هالخبر؟ شو المصدر": a message of several sentences (or clauses), each with the same
+        intent; a greeting opening it is only an opener ("اهلا، انت مين؟" asks for help, "salam, yalla
+        bye" says goodbye)."""
+        parts = [p for p in re.split(r"[?!.؟,،\n]+", text) if _fold(p)]
         if len(parts) < 2:
             return None
         guesses = [self.rule(part) for part in parts]
+        if not all(guesses):
+            return None
+        if guesses[0] is not None and guesses[0].intent == "greeting" and len(guesses) > 1:
+            guesses = guesses[1:]
         intents = {g.intent for g in guesses if g is not None}
-        return guesses[0] if len(intents) == 1 and all(guesses) else None
+        return guesses[0] if len(intents) == 1 else None
 
     def _wordless(self, text: str) -> Guess | None:
         """A message with no words: emoji ("👍" thanks, "👋" hello) or a lone "?" (help)."""

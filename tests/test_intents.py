@@ -75,6 +75,19 @@ def test_data_file_has_every_intent_in_both_languages() -> None:
         ("شنو الفكرة الرئيسية", "summary"),
         ("el maqal 3la ch?", "summary"),
         ("من وين هالخبر؟ شو المصدر", "help"),  # two sentences, one intent
+        ("اهلا، انت مين؟", "help"),  # a greeting opening a message is only an opener
+        ("salam, yalla bye", "goodbye"),
+        ("خلص باي", "goodbye"),  # a filler around a phrase
+        ("bye yalla", "goodbye"),
+        ("يلا سلام", "goodbye"),  # the whole phrase before the phrase without its filler
+        ("salam labas?", "greeting"),
+        ("الخبر هاد من وين؟", "help"),
+        ("امتى انكتب هالمقال", "help"),
+        ("الخبر هذا متى انكتب", "help"),
+        ("شنو مصدر هالخبر", "help"),
+        ("enta shu bte2dar ta3mel?", "help"),
+        ("ezay asta5dem el bot", "help"),
+        ("2olli bel mo5tasar shu sar", "summary"),
     ],
 )
 def test_rules_recognise_small_talk(rules: IntentClassifier, text: str, intent: str) -> None:
@@ -95,6 +108,10 @@ def test_rules_recognise_small_talk(rules: IntentClassifier, text: str, intent: 
         "how are relations between Russia and North Korea?",
         "وين التقوا؟ ومتى؟",
         "thanks! where did they meet?",
+        "اهلا، وين التقوا؟",
+        "salam, shu 2al putin?",
+        "شو مصدر القذائف اللي بدها ياها روسيا؟",
+        "امتى انطلق القطار من بيونغ يانغ؟",
     ],
 )
 def test_rules_leave_real_questions_alone(rules: IntentClassifier, question: str) -> None:
