@@ -143,7 +143,7 @@ _REQUIRED_LANGUAGES = ("en", "ar")
 
 # Kinds whose presence in a passage depends on the question, decided by a module of their own.
 CHECKS = (None, "name", "count", "speaker")
-WORD_LISTS = ("not_names", "number_words", "not_listed", "speech_words", "person_words")
+WORD_LISTS = ("not_names", "number_words", "not_listed", "speech_words", "person_words", "event_words")
 
 
 class FactTypesError(ValueError):

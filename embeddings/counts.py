@@ -57,15 +57,50 @@ def _has_number(text: str, number_words: frozenset[str]) -> bool:
     return any(w in number_words and (i == 0 or words[i - 1] not in _POINTING) for i, w in enumerate(words))
 
 
+# A number counts the thing when it stands this close to it: "two ballistic missiles", "a year and
+# a half", "failed twice to put a spy satellite"; in "nearly two hours of formal talks with their
+# delegations" it counts the hours, not the delegations.
+NEAR = 3
+# Words and numbers; "Covid-19" stays one token, so its 19 is not a count.
+_TOKEN = re.compile(r"[A-Za-z][\w'-]*|\d+(?:[.,]\d+)?")
+
+
+def _counts_near(sentence: str, wanted: set[str], number_words: frozenset[str], events: frozenset[str]) -> bool:
+    """Whether a number in ``sentence`` stands within :data:`NEAR` words of the counted thing.
+
+    "once", "twice" count events ("how many times", "how many launches"): anywhere in the sentence
+    for those, never for things ("failed twice to put a spy satellite" says nothing of how many
+    satellites there are).
+    """
+    tokens = [t.lower() for t in _TOKEN.findall(sentence)]
+    if wanted & events and _TIMES & set(tokens):
+        return True
+    numbers = [
+        i
+        for i, t in enumerate(tokens)
+        if (t[0].isdigit() and not _YEAR.match(t))
+        or (t in number_words and t not in _TIMES and (i == 0 or tokens[i - 1] not in _POINTING))
+    ]
+    things = [i for i, t in enumerate(tokens) if singular(t) in wanted or t in wanted]
+    return any(abs(i - j) <= NEAR for i in numbers for j in things)
+
+
 def _lists_something(english: str, skip: frozenset[str]) -> bool:
     words = Counter(singular(w.lower()) for w in _WORD.findall(english) if len(w) > 3)
     return any(n >= LISTED and w not in skip for w, n in words.items())
 
 
-def gives_count(thing: Iterable[str], english: str, number_words: frozenset[str], skip: frozenset[str]) -> bool | None:
+def gives_count(
+    thing: Iterable[str],
+    english: str,
+    number_words: frozenset[str],
+    skip: frozenset[str],
+    events: frozenset[str] = frozenset({"time"}),
+) -> bool | None:
     """Whether ``english`` gives the count of ``thing``; None when it never names the thing.
 
     ``skip``: words too common, or too often repeated without being listed, to make a list.
+    ``events``: things counted by "once", "twice" (times, launches, attempts).
     """
     wanted = set(thing) - skip
     if "time" in wanted:  # "how many times": "failed twice" says it
@@ -73,7 +108,7 @@ def gives_count(thing: Iterable[str], english: str, number_words: frozenset[str]
     mentioning = [s for s in SENTENCE.split(english) if wanted & {singular(w.lower()) for w in _WORD.findall(s)}]
     if not mentioning:
         return None
-    if any(_has_number(s, number_words) for s in mentioning):
+    if any(_counts_near(s, wanted, number_words, events) for s in mentioning):
         return True
     listed = Counter(singular(w.lower()) for w in _WORD.findall(english))
     return any(listed[w] >= LISTED for w in wanted)

@@ -77,7 +77,8 @@ def is_name(token: str, not_names: frozenset[str]) -> bool:
 def names_thing(thing: Iterable[str], english: str, not_names: frozenset[str]) -> bool | None:
     """Whether ``english`` gives a name for the thing; None when it never mentions the thing.
 
-    A name sits right before or after the words of the thing: "the *Vostochny* space base",
+    A name sits right before or after the words of the thing, or one describing word before them:
+    "the *Vostochny* space base",
     "Industry Minister *Denis* Manturov", "the *World* Institute".
     """
     words = set(thing)
@@ -98,6 +99,20 @@ def names_thing(thing: Iterable[str], english: str, not_names: frozenset[str]) -
         while after < len(tokens) and ours(tokens[after]):
             after += 1
         if before >= 0 and is_name(tokens[before], not_names) and (before == 0 or tokens[before - 1] not in _OPENERS):
+            return True
+        # One describing word may stand between, inside one noun phrase: "the *Vostochny* space base"
+        # names the base; "help North Korea build satellites" names no satellite (no determiner
+        # opens the phrase).
+        first = before - 1
+        while first - 1 >= 0 and is_name(tokens[first - 1], not_names):
+            first -= 1
+        if (
+            first >= 1
+            and tokens[before].islower()
+            and tokens[before] not in _DETERMINERS
+            and is_name(tokens[before - 1], not_names)
+            and tokens[first - 1].lower() in _DETERMINERS
+        ):
             return True
         if after < len(tokens) and (is_name(tokens[after], not_names) or tokens[after] in ("named", "called")):
             return True

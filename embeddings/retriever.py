@@ -60,6 +60,7 @@ from .counts import counted, gives_a_count, gives_count
 from .embedders import Embedder
 from .entities import Mentions
 from .follow_ups import asks_what_came_next, is_elliptical, points_at_answer, quotes_answer
+from .glossary import english_things
 from .language import Language
 from .lexical import LexicalIndex, build_lexical, terms
 from .names import holds_a_name, names_thing, thing_asked
@@ -740,8 +741,9 @@ class Retriever:
             return speakers.silent(query.typed) is None and speakers.silent(query.words) is None
         if kind.check == "count":
             numbers, skip = kind.word_list("number_words"), kind.word_list("not_listed")
-            things = counted(query.words) if language == "en" else ()
-            said = [gives_count(things, text or "", numbers, skip) for text in english]
+            things = counted(query.words) if language == "en" else english_things(query.words)
+            events = kind.word_list("event_words")
+            said = [gives_count(things, text or "", numbers, skip, events) for text in english]
             if any(said):
                 return True
             # Named nowhere near the top (an Arabic question, a paraphrase): the best passage must count something.
@@ -754,7 +756,7 @@ class Retriever:
             sentences = [self._english_sentence(i, query_terms, unit_scores) for i in top[:1]]
             return any(speakers.names_someone_else(s, query.text, not_names=not_names) for s in sentences)
         thing = thing_asked(query.words, proper=self.speller.proper if self.speller else frozenset())
-        thing = thing if language == "en" else ()
+        thing = thing if language == "en" else english_things(query.words)
         said = [names_thing(thing, text or "", not_names) for text in english] if thing else [None]
         if any(said):
             return True

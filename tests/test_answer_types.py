@@ -298,6 +298,21 @@ def passages():
     return load_corpus(SEEDS).passages
 
 
+# Dialect orders and forms from the 2026-12-07 tuning set (blind11): how long someone has held a post,
+# a stay's length with its verb after the noun, "did it happen afterwards, or not?", a date asked last.
+for kind, english, arabic in (
+    ("took_office", [], ["لافروف صار له كم سنة وزير خارجية", "لافروف شكد صارله وزير خارجية"]),
+    ("stay_length", [], ["الزيارة كم يوم رح تطول"]),
+    ("outcome", ["did putin visit north korea after this"], ["بوتين زار كوريا الشمالية بعدها ولا لا"]),
+    ("life_event", [], ["آن تشان إيل هرب من كوريا الشمالية إمتى"]),
+    ("family", [], ["بنت كيم جات معاه؟"]),
+    ("name", [], ["اسم القناة الروسية اللي نقلت الكلام ايه", "شنو اسم المترجم اللي ترجم كلام كيم"]),
+):
+    ASKS[kind][0].extend(english)
+    ASKS[kind][1].extend(arabic)
+NOT_ASKED.extend(["Was there a meal after the talks?", "did they eat together after the meeting?", "شو صار بعدين؟"])
+
+
 def test_the_data_file_loads_with_every_kind_described_in_both_languages() -> None:
     kinds = fact_types()
     assert kinds is fact_types()  # read once
