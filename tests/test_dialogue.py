@@ -152,6 +152,8 @@ def test_a_follow_up_about_the_event_just_shown_stays_with_it(e5_dialogue, follo
         ("في حد قال ان قذائف كوريا ممكن تغير حرب اوكرانيا؟", "مين اللي صرح بهاد الكلام؟", 20),
         # The very words: the paragraph shown, not the one naming the speaker.
         ("كيم شو قال عن وقوفه مع روسيا؟", "بالحرف شو قال؟", 13),
+        # A short question for a fact is never small talk, however close it comes to "شو القصة؟".
+        ("كيم زار شو بالشرق الاقصى اول ما وصل؟", "شو اسمها؟", 3),
     ],
 )
 def test_a_dialect_follow_up_about_the_answer_resolves_against_it(e5_dialogue, question, follow_up, paragraph) -> None:
