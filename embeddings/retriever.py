@@ -91,12 +91,12 @@ class RetrievalConfig:
 
     arabizi: bool = True  # Arabic typed in Latin letters is transliterated before retrieval
     dialect: bool = True  # dialect question/function words are matched as their MSA equivalents
-    # An Arabic question is embedded twice and averaged: as typed, and as read for word matching
-    # (dialect words in MSA and the spelling normalised: no hamza forms, ه for ة), which is every
-    # Arabic question whose reading differs from its typing (96 % of the tuning set's). Measured on
-    # the six seen sets (Arabic): answerable questions refused 12 -> 5 of 452, Recall@1 0.953 ->
-    # 0.958, follow-ups 0.879 -> 0.901; one more in-world question answered (of 119). It costs a
-    # second embedding: the median question rises from 1.09x to ~1.4x the embedding + FAISS floor.
+    # An Arabic question whose words change when read for word matching (dialect words in MSA:
+    # "وش سووا" -> "ماذا فعلوا") is embedded twice, as typed and as read, and the two averaged.
+    # Measured on the six seen sets (Arabic): answerable questions refused 12 -> 5 of 452, Recall@1
+    # 0.953 -> 0.958, follow-ups 0.879 -> 0.901. Until 2026-12-07 it also ran when only the spelling
+    # changed (hamza forms, ة, the "?"): 93 % of Arabic questions, for a median 1.38x the embedding +
+    # FAISS floor; now 37 % of them, with every seen set within one question (docs/retrieval.md).
     dialect_vector: bool = True
     translation_views: bool = True  # score against the paragraph in the question's language too
     cross_view_weight: float = 0.5  # share of the other language's view in a passage's dense score
@@ -507,10 +507,10 @@ class Retriever:
             vector = self.vector(query.text)
         language: Language = query.language
         ruling = self._ruling(vector)  # the question's own vector: a taught question stands alone
-        if cfg.dialect_vector and language == "ar" and query.words != query.text:
-            # Read as for word matching too (dialect as MSA, spelling normalised), half and half with the
-            # words as typed: the article is MSA, and "وش سووا بعد المحادثات؟" meets it better as
-            # "ماذا فعلوا بعد المحادثات؟".
+        if cfg.dialect_vector and language == "ar" and query.words != normalise(query.text):
+            # Read as for word matching too (dialect as MSA), half and half with the words as typed: the
+            # article is MSA, and "وش سووا بعد المحادثات؟" meets it better as "ماذا فعلوا بعد المحادثات؟".
+            # A reading that only normalises the spelling is the same question to the embedder.
             vector = vector + self.vector(query.words)
             vector = vector / (np.linalg.norm(vector) or 1.0)
         # Dialect read as MSA too: "وشلون وصل؟" is "وكيف وصل؟".

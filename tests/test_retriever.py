@@ -7,6 +7,7 @@ Another engineer tunes the scoring, so these tests check what a user sees
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,35 @@ def test_new_article_dropped_into_seeds_is_searchable(seeds_copy: Path, tmp_data
     assert top.translation is None
     assert answer.to_json()["passages"][0]["translation"] is None
     assert answer.hits[0].highlight("en") == top.text
+
+
+class _CountingEmbedder:
+    """The real embedder, counting the texts it embeds as questions."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.texts: list[str] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def embed_queries(self, texts):
+        self.texts += list(texts)
+        return self.inner.embed_queries(texts)
+
+
+@pytest.mark.parametrize(
+    ("question", "embeddings"),
+    [
+        ("أين التقى الزعيمان؟", 1),  # only the spelling changes when read (hamza, "?"): embedded once
+        ("وش سووا بعد المحادثات؟", 2),  # dialect read as MSA: embedded as typed and as read
+        ("Where did they meet?", 1),
+    ],
+)
+def test_an_arabic_question_is_embedded_again_only_when_its_dialect_is_read(
+    e5_retriever, question: str, embeddings: int
+) -> None:
+    counting = _CountingEmbedder(e5_retriever.embedder)
+    retriever = replace(e5_retriever.with_config(e5_retriever.config), embedder=counting)
+    retriever.ask(question, cache=False)
+    assert len(counting.texts) == embeddings
