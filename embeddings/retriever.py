@@ -548,6 +548,12 @@ class Retriever:
             # Unless the shown paragraph holds the kind of answer the follow-up asks for: "how did he get
             # there?" after "where did they meet?" is answered by the same paragraph ("arrived aboard his train").
             keeps = kind is not None and at is not None and bool(self._supplies(kind)[at])
+            # Or, when no kind of answer is asked for, when the follow-up's own words meet it best: "and what
+            # did he say about his diplomacy?" after a paragraph on his diplomacy asks about it again.
+            own = terms(query.words)
+            if kind is None and cfg.lexical and own and at is not None and at in candidates:
+                own_scores = self.lexical[lex_language].scores(own)[candidates]
+                keeps = keeps or (own_scores.max() > 0 and int(np.argmax(own_scores)) == candidates.index(at))
             if at is not None and at in candidates and not keeps:
                 fused[candidates.index(at)] -= cfg.shown_penalty
         if use_context and cfg.stay_with_article and cfg.article_weight and len(self.corpus.documents) > 1:

@@ -162,6 +162,13 @@ def test_a_dialect_follow_up_about_the_answer_resolves_against_it(e5_dialogue, q
     assert reply.answer is not None and reply.answer.hits[0].passage.paragraph == paragraph
 
 
+def test_a_follow_up_whose_own_words_meet_the_answer_shown_stays_with_it(e5_dialogue) -> None:
+    first, state = ask(e5_dialogue, "how did kim describe the summit?")
+    assert first.answer is not None and first.answer.hits[0].passage.paragraph == 12
+    reply, _ = e5_dialogue.respond(state, "and what did he say about his diplomacy?")
+    assert reply.answer is not None and reply.answer.hits[0].passage.paragraph == 12
+
+
 def test_what_came_next_follows_the_passage_actually_shown(e5_dialogue) -> None:
     _, state = ask(e5_dialogue, "Who is Ahn Chan-il?")
     assert state.shown is not None and state.shown.endswith(":20")
