@@ -32,6 +32,8 @@ _PATTERNS = ("pointing_back", "asks_next", "points_at_answer", "quotes_answer")
 # around Putin when he raised a toast?". Measured on both question sets: the old rule (any
 # pronoun anywhere) read 21 standalone questions as follow-ups and pulled some off their paragraph.
 ANAPHOR_WINDOW = 5
+# "ال" and at least three letters: "واليابان", "والصين", not "والد".
+_MIN_DEFINITE = 5
 
 
 class FollowUpsError(ValueError):
@@ -113,6 +115,10 @@ def is_elliptical(question: str) -> bool:
         if rest in c.arabic_question_words or rest in c.anaphora:
             return True
         if rest[:1] in c.glued_prepositions and rest[1:] in c.arabic_question_words:
+            return True
+        # "And" glued to a definite noun: "واليابان شو قالت؟" (and Japan, what did it say?). Words
+        # that merely start with these letters are short ("والد", "والي").
+        if rest.startswith("ال") and len(rest) >= _MIN_DEFINITE:
             return True
     if c.pointing_back.search(text):
         return True

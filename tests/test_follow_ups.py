@@ -30,6 +30,7 @@ from embeddings.follow_ups import (
         "بالحرف شو قال؟",
         "what exactly did he say",
         "شكون قالها؟",
+        "واليابان شو قالت؟",  # "and" glued to a definite noun
     ],
 )
 def test_dialect_and_filler_follow_ups_are_recognised(question: str) -> None:
@@ -44,6 +45,7 @@ def test_dialect_and_filler_follow_ups_are_recognised(question: str) -> None:
         "بس كيم ليش راح على روسيا؟",
         "طيب مين حضر المحادثات من الروس؟",
         "What is the capital of France?",
+        "والد كيم مين هو؟",  # "father", not "and" + a noun
     ],
 )
 def test_standalone_questions_are_not_follow_ups(question: str) -> None:
@@ -65,6 +67,10 @@ def test_fillers_are_skipped_longest_first() -> None:
         ("وماذا أضاف؟", False, False, True),
         ("what did he say next?", False, False, True),
         ("why did they meet?", False, False, False),
+        ("وفين كان؟", True, False, False),
+        ("ووين صار الاجتماع؟", True, False, False),
+        # Names what was said: a question of its own about who said it, not about the answer shown.
+        ("ومين قال إن هذا سبب مجيئهم؟", False, False, False),
     ],
 )
 def test_what_a_follow_up_points_at(question: str, about_answer: bool, quotes: bool, next_: bool) -> None:
