@@ -5,7 +5,7 @@ Layout of ``seeds/`` (a new article needs only the first file):
 * ``<doc>.txt`` -- the original article, paragraphs separated by blank lines;
 * ``<doc>.<lang>.txt`` -- an optional translation (``lang`` is a two-letter code),
   aligned paragraph for paragraph with the original;
-* ``<doc>.meta.json`` -- optional metadata: ``title`` (per language), ``source``,
+* ``<doc>.meta.json`` -- optional metadata: ``title`` (per language), ``source`` (one note, or per language),
   ``files`` mapping each file name to its ``language``, ``examples`` (questions to
   suggest, per language), ``date`` (of publication), ``questions`` (per paragraph number and language, the
   questions editors know that paragraph answers) and ``summary`` (an editor's key
@@ -109,6 +109,11 @@ class Passage:
         return views
 
 
+def _default(notes: dict[str, str], language: str) -> str:
+    """The note in English (what the CLI and logs print), else in the article's language, else any."""
+    return notes.get("en") or notes.get(language) or next(iter(notes.values()), "")
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """An article: its id, titles, source note and files."""
@@ -124,10 +129,16 @@ class Document:
     # An editor's key points per language, as (sentence, paragraph number); empty: summarised by the bot.
     summary: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     date: str | None = None  # publication date as the editor gives it (ISO 8601)
+    # The source note per language, when the editor wrote it in more than one; ``source`` is the default.
+    sources: dict[str, str] = field(default_factory=dict)
 
     def title(self, language: str) -> str:
         """Title in ``language``, falling back to any title we have."""
         return self.titles.get(language) or next(iter(self.titles.values()), self.id)
+
+    def source_in(self, language: str) -> str:
+        """The source note in ``language``, falling back to the default one."""
+        return self.sources.get(language) or self.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,13 +224,16 @@ def _load_document(original: Path, translations: list[Path]) -> tuple[Document, 
 
     questions = _editor_questions(meta, original, len(paragraphs))
     titles = meta.get("title") if isinstance(meta.get("title"), dict) else {}
+    # "source" is one note, or one per language like "title".
+    sources = {str(k): str(v) for k, v in meta["source"].items() if v} if isinstance(meta.get("source"), dict) else {}
     if not titles:
         titles = {language: paragraphs[0][:80]}
     document = Document(
         id=doc_id,
         language=language,
         titles={str(k): str(v) for k, v in titles.items()},
-        source=str(meta.get("source", "")),
+        source=_default(sources, language) if sources else str(meta.get("source") or ""),
+        sources=sources,
         path=original,
         translation_path=translation_path,
         paragraph_count=len(paragraphs),
@@ -344,6 +358,7 @@ def corpus_to_json(corpus: Corpus) -> dict[str, Any]:
                 "language": d.language,
                 "titles": d.titles,
                 "source": d.source,
+                "sources": d.sources,
                 "file": d.path.name,
                 "translation_file": d.translation_path.name if d.translation_path else None,
                 "paragraphs": d.paragraph_count,
@@ -382,6 +397,7 @@ def corpus_from_json(data: dict[str, Any]) -> Corpus:
                 language=str(d["language"]),
                 titles={str(k): str(v) for k, v in d["titles"].items()},
                 source=str(d["source"]),
+                sources={str(k): str(v) for k, v in (d.get("sources") or {}).items()},  # absent before 2026-12-07
                 path=Path(d["file"]),
                 translation_path=Path(d["translation_file"]) if d["translation_file"] else None,
                 paragraph_count=int(d["paragraphs"]),

@@ -143,6 +143,20 @@ def test_new_arabic_article_with_translation_and_meta_is_picked_up(seeds_copy: P
     assert "Where?" in example_questions(corpus, "en")
 
 
+def test_a_source_note_per_language_is_read_and_survives_the_snapshot(seeds_copy: Path) -> None:
+    _write_article(seeds_copy, "002_space", ["هبطت المركبة على القمر.", "أرسلت صورا واضحة."])
+    meta = {"source": {"ar": "وكالة أنباء", "en": "A news agency"}}
+    (seeds_copy / "002_space.meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    corpus = corpus_from_json(corpus_to_json(load_corpus(seeds_copy)))
+    document = next(d for d in corpus.documents if d.id == "002_space")
+    assert (document.source_in("ar"), document.source_in("en"), document.source) == (
+        "وكالة أنباء",
+        "A news agency",
+        "A news agency",
+    )
+    assert document.source_in("fr") == "A news agency"  # no note in that language: the default one
+
+
 def test_new_article_with_misaligned_translation_is_an_error(seeds_copy: Path) -> None:
     _write_article(seeds_copy, "003_x", ["One.", "Two.", "Three."])
     _write_article(seeds_copy, "003_x.fr", ["Un.", "Deux."])

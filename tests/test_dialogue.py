@@ -232,3 +232,13 @@ def test_an_emoji_answers_in_the_language_of_the_chat(e5_dialogue) -> None:
 def test_arabic_small_talk_in_latin_letters_is_answered_in_arabic(e5_dialogue, text: str, language: str) -> None:
     reply, _ = ask(e5_dialogue, text)
     assert reply.intent in ("goodbye", "thanks") and reply.language == language
+
+
+@pytest.mark.parametrize(
+    ("question", "source"),
+    [("الخبر هاد من وين؟", "تقرير وكالة أنباء عربية"), ("where is this article from?", "Arabic news-agency report")],
+)
+def test_the_source_is_given_in_the_askers_language(e5_dialogue, question: str, source: str) -> None:
+    reply, _ = ask(e5_dialogue, question)
+    assert reply.intent == "help"
+    assert source in "".join(text for text, _ in reply.segments)

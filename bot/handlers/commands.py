@@ -81,7 +81,7 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             language,
             "about",
             title=doc.title(language),
-            source=doc.source,
+            source=doc.source_in(language),
             paragraphs=doc.paragraph_count,
             languages=", ".join(names.get(code, code) for code in sorted(corpus.languages)),
             model=svc.retriever.index.manifest.model_id,
