@@ -165,9 +165,15 @@ class Speller:
         if self._by_consonants is None:
             found: dict[str, set[str]] = defaultdict(set)
             for word in self.surface:
-                key = consonants(word)
-                if len(key) >= MIN_CONSONANTS and not word.isascii():
-                    found[key].add(word)
+                if word.isascii():
+                    continue
+                # An article word without its "ال" too: "korea chamalia" is "كوريا شمالية", and the
+                # article only writes "الشمالية". The surface form then drops the "ال" as well.
+                forms = [word, word[2:]] if word.startswith("ال") else [word]
+                for form in forms:
+                    key = consonants(form)
+                    if len(key) >= MIN_CONSONANTS:
+                        found[key].add(form)
             self._by_consonants = {k: next(iter(v)) for k, v in found.items() if len(v) == 1}
 
         by_consonants = self._by_consonants
@@ -178,7 +184,10 @@ class Speller:
                 return match.group()
             glued = "و" if word.startswith("و") and len(consonants(word[1:])) >= MIN_CONSONANTS else ""
             corpus_word = by_consonants.get(consonants(word[len(glued) :]))
-            return glued + self.surface[corpus_word] if corpus_word else match.group()
+            if corpus_word is None:
+                return match.group()
+            surface = self.surface.get(corpus_word) or self.surface["ال" + corpus_word][2:]
+            return glued + surface
 
         return _WORD.sub(rewrite, text)
 

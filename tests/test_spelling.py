@@ -113,6 +113,7 @@ def test_arabizi_words_meet_the_article_word_with_the_same_consonants() -> None:
     assert speller.snap("البت الابياد حزار") == "البيت الأبيض حزار"  # "el bet el abyad 7azzar"
     assert speller.snap("الجايش بنهوم") == "الجيش بينهما"
     assert speller.snap("والبت") == "والبيت"  # the glued "and" stays
+    assert speller.snap("كوريا شامالية") == "كوريا شمالية"  # "korea chamalia": the article word without its "ال"
     assert speller.snap("كده", keep=frozenset({"كده"})) == "كده"  # a dialect word spelled on purpose
     assert speller.snap("بت") == "بت"  # two consonants match too many words
 
