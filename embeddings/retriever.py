@@ -589,10 +589,18 @@ class Retriever:
         attribute = (asked_attribute(query.words) or asked_attribute(query.text)) if cfg.attribute_check else None
         window = stated_within(attribute) if attribute is not None else 0
         top = [candidates[i] for i in ranked[:window]]
-        if attribute is not None and not self._gives(attribute, top, query, language, unit_scores, query_terms):
+        gives, about = (
+            self._gives(attribute, top, query, language, unit_scores, query_terms)
+            if attribute is not None
+            else (True, None)
+        )
+        if not gives:
             # About the right person or place, but the article never gives that fact.
             reason = "fact_not_stated" if answered else reason
             answered = False
+            if about:  # a lower passage mentions the thing asked about: it is the closest thing to show
+                ranked = np.concatenate(([ranked[about]], np.delete(ranked, about)))
+                order = ranked[: max(1, k)]
         stranger = self.mentions.unmentioned(query.typed, query.words) if cfg.entity_check else None
         if stranger is not None:  # names someone or something the article never mentions
             answered, reason, attribute = False, "not_in_article", None
@@ -733,44 +741,49 @@ class Retriever:
         language: str,
         unit_scores: dict[int, float],
         query_terms: list[str],
-    ) -> bool:
+    ) -> tuple[bool, int | None]:
         """Whether one of the ``top`` passages gives the asked-for fact: by the kind's ``states`` patterns,
-        or, for the kinds whose answer depends on the question, by names.py, counts.py or speakers.py."""
+        or, for the kinds whose answer depends on the question, by names.py, counts.py or speakers.py.
+
+        When none does, also which of them (its place in ``top``) mentions the thing whose name or
+        number was asked without giving it: "the aviation equipment factories" for "what is the
+        factory called?", the passage to show as the closest.
+        """
         kind = fact_types()[attribute]
         if kind.check is None:
-            return any(self._states(attribute)[i] for i in top)
+            return any(self._states(attribute)[i] for i in top), None
         english = [self.corpus.passages[i].views().get("en") for i in top]
         if not all(english):
-            return True  # no English text to read names or numbers from: cannot judge, so do not refuse
+            return True, None  # no English text to read names or numbers from: cannot judge, so do not refuse
         if kind.check == "speaker":
             speakers = self._speakers()
-            return speakers.silent(query.typed) is None and speakers.silent(query.words) is None
+            return speakers.silent(query.typed) is None and speakers.silent(query.words) is None, None
         if kind.check == "count":
             numbers, skip = kind.word_list("number_words"), kind.word_list("not_listed")
             things = counted(query.words) if language == "en" else english_things(query.words)
             events = kind.word_list("event_words")
             said = [gives_count(things, text or "", numbers, skip, events) for text in english]
             if any(said):
-                return True
+                return True, None
             # Named nowhere near the top (an Arabic question, a paraphrase): the best passage must count something.
-            return said[0] is None and gives_a_count(english[0] or "", numbers, skip)
+            return said[0] is None and gives_a_count(english[0] or "", numbers, skip), _mentioning(said)
         not_names = kind.word_list("not_names")
         if set(normalise(query.words).split()) & kind.word_list("person_words"):
             # "Which official said…", "مين المسؤول…": the answer is a person, named in the sentence that answers.
             speakers = self._speakers()
             # Only the best passage: other people are named everywhere in a report.
             sentences = [self._english_sentence(i, query_terms, unit_scores) for i in top[:1]]
-            return any(speakers.names_someone_else(s, query.text, not_names=not_names) for s in sentences)
+            return any(speakers.names_someone_else(s, query.text, not_names=not_names) for s in sentences), None
         thing = thing_asked(query.words, proper=self.speller.proper if self.speller else frozenset())
         thing = thing if language == "en" else english_things(query.words)
         said = [names_thing(thing, text or "", not_names) for text in english] if thing else [None]
         if any(said):
-            return True
+            return True, None
         if not all(s is None for s in said):
-            return False
+            return False, _mentioning(said)
         # The thing is not named the way the question names it (an Arabic question's noun is never in
         # the English text): the English sentence that answers must hold a name.
-        return holds_a_name(self._english_sentence(top[0], query_terms, unit_scores), not_names)
+        return holds_a_name(self._english_sentence(top[0], query_terms, unit_scores), not_names), None
 
     def _speakers(self) -> Speakers:
         """Who the article names and who of them speaks (speakers.py); read once per retriever."""
@@ -882,6 +895,11 @@ class Retriever:
 
             out[language] = sentences[max(range(len(sentences)), key=score)]
         return out
+
+
+def _mentioning(said: list[bool | None]) -> int | None:
+    """The first passage that mentions the thing without giving its name or number (False, not None)."""
+    return next((n for n, given in enumerate(said) if given is False), None)
 
 
 def _stack(old: np.ndarray | None, new: np.ndarray) -> np.ndarray:

@@ -121,6 +121,16 @@ def test_a_fact_the_article_does_not_give_is_named_and_the_closest_passage_shown
     assert data["answered"] is False and data["reason"] == "fact_not_stated" and data["intent"] == "question"
 
 
+@pytest.mark.parametrize(
+    "question", ["شنو اسم مصنع الطيران اللي زاره كيم؟", "what's the name of the aircraft factory kim will visit?"]
+)
+def test_a_name_not_given_shows_the_passage_about_the_thing_asked(e5_dialogue, question: str) -> None:
+    reply, _ = ask(e5_dialogue, question)
+    assert reply.kind == "refusal" and reply.reason == "fact_not_stated"
+    # "aviation equipment factories" (¶8): the factories are mentioned, their name is not.
+    assert reply.answer is not None and reply.answer.hits[0].passage.paragraph == 8
+
+
 def test_a_question_the_article_does_not_touch_is_refused_with_suggestions(e5_dialogue) -> None:
     reply, _ = ask(e5_dialogue, "What is the capital of Japan?")
     assert reply.kind == "refusal" and reply.reason == "not_in_article"
