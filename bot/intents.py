@@ -248,13 +248,12 @@ class IntentClassifier:
         parts = [p for p in re.split(r"[?!.؟,،\n]+", text) if _fold(p)]
         if len(parts) < 2:
             return None
-        guesses = [self.rule(part) for part in parts]
-        if not all(guesses):
+        guesses = [guess for part in parts if (guess := self.rule(part)) is not None]
+        if len(guesses) < len(parts):
             return None
-        if guesses[0] is not None and guesses[0].intent == "greeting" and len(guesses) > 1:
+        if guesses[0].intent == "greeting":
             guesses = guesses[1:]
-        intents = {g.intent for g in guesses if g is not None}
-        return guesses[0] if len(intents) == 1 else None
+        return guesses[0] if len({g.intent for g in guesses}) == 1 else None
 
     def _wordless(self, text: str) -> Guess | None:
         """A message with no words: emoji ("👍" thanks, "👋" hello) or a lone "?" (help)."""

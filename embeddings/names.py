@@ -77,9 +77,9 @@ def is_name(token: str, not_names: frozenset[str]) -> bool:
 def names_thing(thing: Iterable[str], english: str, not_names: frozenset[str]) -> bool | None:
     """Whether ``english`` gives a name for the thing; None when it never mentions the thing.
 
-    A name sits right before or after the words of the thing, or one describing word before them:
-    "the *Vostochny* space base",
-    "Industry Minister *Denis* Manturov", "the *World* Institute".
+    A name sits right before or after the words of the thing ("Industry Minister *Denis*
+    Manturov", "the *World* Institute"), or one describing word before them ("the *Vostochny*
+    space base" names the base).
     """
     words = set(thing)
     tokens = TOKEN.findall(english)
