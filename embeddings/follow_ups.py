@@ -45,6 +45,7 @@ class FollowUpCues:
     """The contents of ``follow_ups.json``, normalised and compiled."""
 
     and_words: frozenset[str]
+    glued_and: frozenset[str]  # the one-letter "and" words Arabic glues to the next word: و, ف
     fillers: tuple[str, ...]  # longest first: "طيب و" before "طيب"
     anaphora: frozenset[str]
     existential: frozenset[str]
@@ -72,6 +73,7 @@ def load_follow_ups(path: Path = FOLLOW_UPS_FILE) -> FollowUpCues:
     patterns = {name: compile_patterns(data.get(name), name, fail, required=("en", "ar")) for name in _PATTERNS}
     return FollowUpCues(
         and_words=frozenset(lists["and_words"]),
+        glued_and=frozenset(w for w in lists["and_words"] if len(w) == 1 and not w.isascii()),
         fillers=tuple(sorted(set(lists["fillers"]), key=len, reverse=True)),
         anaphora=frozenset(lists["anaphora"]),
         existential=frozenset(lists["existential"]),
@@ -110,7 +112,7 @@ def is_elliptical(question: str) -> bool:
         return True
     # Arabic glues "and" to the next word, and a preposition may sit between them:
     # "ومن", "وماذا", "وإمتى", "وبماذا" (and with what), "ولماذا", "وبعدها" (and after that).
-    if first[:1] in ("و", "ف"):
+    if first[:1] in c.glued_and:
         rest = first[1:]
         if rest in c.arabic_question_words or rest in c.anaphora:
             return True
