@@ -225,14 +225,15 @@ def _load_document(original: Path, translations: list[Path]) -> tuple[Document, 
     questions = _editor_questions(meta, original, len(paragraphs))
     titles = meta.get("title") if isinstance(meta.get("title"), dict) else {}
     # "source" is one note, or one per language like "title".
-    sources = {str(k): str(v) for k, v in meta["source"].items() if v} if isinstance(meta.get("source"), dict) else {}
+    note = meta.get("source")
+    sources = {str(k): str(v) for k, v in note.items() if v} if isinstance(note, dict) else {}
     if not titles:
         titles = {language: paragraphs[0][:80]}
     document = Document(
         id=doc_id,
         language=language,
         titles={str(k): str(v) for k, v in titles.items()},
-        source=_default(sources, language) if sources else str(meta.get("source") or ""),
+        source=_default(sources, language) if isinstance(note, dict) else str(note or ""),
         sources=sources,
         path=original,
         translation_path=translation_path,

@@ -264,3 +264,10 @@ def test_an_article_without_editor_questions_has_none(seeds_copy: Path) -> None:
     (seeds_copy / "007_plain.txt").write_text("First paragraph.\n\nSecond paragraph.", encoding="utf-8")
     corpus = load_corpus(seeds_copy)
     assert corpus.passage("007_plain:1").questions == ()
+
+
+def test_an_empty_source_note_per_language_is_no_note(seeds_copy: Path) -> None:
+    _write_article(seeds_copy, "002_space", ["هبطت المركبة على القمر."])
+    (seeds_copy / "002_space.meta.json").write_text(json.dumps({"source": {"en": ""}}), encoding="utf-8")
+    document = next(d for d in load_corpus(seeds_copy).documents if d.id == "002_space")
+    assert document.source == "" and document.source_in("ar") == ""
