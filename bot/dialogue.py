@@ -252,8 +252,9 @@ class Dialogue:
         if guess.intent == "goodbye":
             return Reply("goodbye", "goodbye", language, ((t(language, "bye"), False),))
         lines = [t(language, "whoami", title=title)]
-        if document.source_in(language):
-            lines.append(t(language, "source_line", source=document.source_in(language)))
+        source = document.source_in(language)
+        if source:
+            lines.append(t(language, "source_line", source=source))
         if document.date:
             lines.append(t(language, "date_line", date=document.date))
         return Reply("help", "help", language, (("\n\n".join(lines), False),), buttons=self.suggestions(language))
